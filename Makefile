@@ -1,0 +1,58 @@
+# ovmer developer commands. `make test` and `make demo` work on a fresh machine: both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXTRAS ?= dev,model,media,asr,plot
+STAMP  := $(VENV)/.setup-$(subst $(comma),-,$(EXTRAS))
+comma  := ,
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+export PIP_PROGRESS_BAR := off
+
+.PHONY: setup lint format typecheck test test-fast demo bench lock clean
+
+## setup: build .venv from nothing (idempotent; a no-op when pyproject/requirements are unchanged)
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt requirements/torch-cpu.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=24"
+	$(PIP) install -q -c requirements/constraints.txt -r requirements/torch-cpu.txt
+	$(PIP) install -q -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.setup-*
+	@touch $@
+
+## lint: ruff (lint + format check)
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+## typecheck: mypy on src/
+typecheck: setup
+	$(BIN)/mypy
+
+## test: setup, lint, type check and the whole test suite
+test: setup lint typecheck
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -x -m "not slow"
+
+## demo: the main job (see README)
+demo: setup
+	$(BIN)/ovmer demo
+
+## bench: speed figures (benchmarks/)
+bench: setup
+	$(BIN)/python benchmarks/scoring.py
+
+## lock: regenerate requirements/constraints.txt from the current .venv
+lock:
+	(echo "# Pinned versions for the dev set-up and CI (Python 3.11, Linux x86-64). Regenerate with: make lock"; \
+	 $(PIP) freeze | grep -v -E '^-e|^ovmer' | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/') > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

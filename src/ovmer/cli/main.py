@@ -1,0 +1,45 @@
+"""Entry point of the ``ovmer`` command. Sub-command groups live in sibling modules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ovmer._version import __version__
+from ovmer.cli import assets as assets_cli
+from ovmer.cli import scoring as scoring_cli
+from ovmer.cli.common import console, setup_logging
+
+app = typer.Typer(
+    name="ovmer",
+    help="Open-vocabulary multimodal emotion recognition: faithful MER-UniBench / OV-MER scoring, "
+    "AffectGPT inference and training.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"ovmer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
+) -> None:
+    """ovmer command line."""
+    setup_logging(verbose)
+
+
+app.add_typer(assets_cli.app, name="assets")
+scoring_cli.register(app)

@@ -1,0 +1,27 @@
+"""Exceptions raised by ovmer.
+
+Every error message names the file or sample at fault and says what to do about it, so the CLI can
+print it as is (exit code 2) instead of a traceback.
+"""
+
+from __future__ import annotations
+
+
+class OvmerError(Exception):
+    """Base class of all errors ovmer raises on purpose."""
+
+
+class AssetError(OvmerError):
+    """An emotion-wheel asset is missing, corrupt or cannot be downloaded."""
+
+
+class InputFormatError(OvmerError):
+    """A ground-truth or prediction file cannot be read or has the wrong content."""
+
+
+class PredictionCoverageError(InputFormatError):
+    """Predictions are missing for ground-truth samples (paper protocol: fatal, as upstream)."""
+
+
+class DatasetError(OvmerError):
+    """A dataset id, folder or split is unknown or incomplete."""
