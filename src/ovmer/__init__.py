@@ -15,7 +15,7 @@ from __future__ import annotations
 from ovmer._version import __version__
 from ovmer.assets import load_wheel_maps
 
-# scoring imported below once written
+# from ovmer.scoring import score_file, score_predictions  (added with the scoring engine)
 from ovmer.labels.parse import string_to_list
 
 __all__ = [
