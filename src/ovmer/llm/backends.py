@@ -1,0 +1,402 @@
+"""Text-generation backends for the extractor LLM, behind one small interface.
+
+A backend turns user prompts into raw completions (before §2.5 post-processing). Three kinds:
+
+* :class:`HFChatBackend` — a local Hugging Face ``transformers`` causal LM (any hub id or folder;
+  the paper used ``Qwen/Qwen2.5-7B-Instruct``);
+* :class:`OpenAIBackend` — any OpenAI-compatible HTTP endpoint (vLLM's server, Ollama, hosted APIs),
+  with retries, timeouts, a concurrency limit and batching, using only the standard library;
+* :class:`CacheOnlyBackend` — answers nothing; used to re-run from the result cache with no model.
+
+Each backend has an ``identity`` string (model id + revision) that goes into the cache key and the
+result metadata (spec §2.7), so replies of different models or settings never mix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ovmer.errors import OvmerError
+from ovmer.llm.chat import chat_messages, render_qwen_chat
+from ovmer.llm.settings import DETERMINISTIC, SamplingSettings
+
+logger = logging.getLogger(__name__)
+
+
+class BackendError(OvmerError):
+    """A backend could not produce a completion (bad spec, unreachable server, missing model)."""
+
+
+class CacheMissError(BackendError):
+    """The cache-only backend was asked for a prompt that is not cached."""
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the extractor needs from an LLM."""
+
+    identity: str
+    sampling: SamplingSettings
+
+    def generate(self, prompts: Sequence[str]) -> list[str | Exception]:
+        """Raw completions for user prompts, one per prompt, in order. A failure of one prompt is
+        returned as its exception so the others are kept (one bad sample never kills a run)."""
+        ...
+
+
+# --------------------------------------------------------------------------------------------------
+# Local transformers model
+
+
+def _derive_seed(seed: int, prompt: str) -> int:
+    """A per-prompt seed, so sampled replies do not depend on batch composition or order."""
+    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _folder_fingerprint(path: Path) -> str:
+    """Cheap identity of a local model folder: names, sizes and mtimes of its files, plus config."""
+    digest = hashlib.sha256()
+    for item in sorted(path.rglob("*")):
+        if item.is_file():
+            stat = item.stat()
+            digest.update(f"{item.relative_to(path)}\x00{stat.st_size}\x00{int(stat.st_mtime)}\n".encode())
+    config = path / "config.json"
+    if config.is_file():
+        digest.update(config.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+class HFChatBackend:
+    """A local ``transformers`` chat model.
+
+    The prompt is rendered with the tokenizer's own chat template when it has one (for Qwen2.5 that
+    is exactly spec §2.1's text), otherwise with the Qwen2.5 rendering of :func:`render_qwen_chat`.
+    Greedy prompts are generated in batches (left padding); sampled prompts one at a time with a
+    per-prompt seed so that results are reproducible whatever the batching.
+
+    Args:
+        model: hub id or local folder (``Qwen/Qwen2.5-7B-Instruct``, ``/models/qwen``).
+        sampling: decoding settings (default: deterministic).
+        batch_size: prompts per ``generate`` call (spec §2.1 uses 8).
+        device: ``cpu``, ``cuda``…; default: CUDA when available.
+        revision: hub revision; recorded in the identity.
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        sampling: SamplingSettings = DETERMINISTIC,
+        *,
+        batch_size: int = 8,
+        device: str | None = None,
+        revision: str | None = None,
+        dtype: str = "auto",
+    ) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise BackendError(
+                "the hf: backend needs torch and transformers: pip install 'ovmer[model]'"
+            ) from exc
+        self._torch = torch
+        self.sampling = sampling
+        self.batch_size = max(1, batch_size)
+        source = str(model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+            self.model = AutoModelForCausalLM.from_pretrained(source, revision=revision, dtype=dtype)
+        except (OSError, ValueError) as exc:
+            raise BackendError(
+                f"cannot load the extractor model {source!r} ({exc}). Give a local folder with config, "
+                "tokenizer and weights, or a hub id that is in the Hugging Face cache."
+            ) from exc
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device)  # type: ignore[arg-type]
+        self.model.eval()
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"
+        local = Path(source)
+        if local.is_dir():
+            version = _folder_fingerprint(local)
+        else:
+            version = revision or getattr(self.model.config, "_commit_hash", None) or "unknown"
+        self.identity = f"hf:{source}@{version}"
+
+    def render(self, prompt: str) -> str:
+        """The exact engine input for one user prompt."""
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                chat_messages(prompt), tokenize=False, add_generation_prompt=True
+            )
+            return str(text)
+        return render_qwen_chat(prompt)
+
+    def _eos_ids(self) -> list[int]:
+        ids: list[int] = []
+        configured = getattr(self.model.generation_config, "eos_token_id", None)
+        if isinstance(configured, int):
+            ids.append(configured)
+        elif configured:
+            ids.extend(configured)
+        for token in ("<|im_end|>", "<|endoftext|>"):
+            token_id = self.tokenizer.convert_tokens_to_ids(token)
+            if isinstance(token_id, int) and token_id != self.tokenizer.unk_token_id and token_id >= 0:
+                ids.append(token_id)
+        if self.tokenizer.eos_token_id is not None:
+            ids.append(self.tokenizer.eos_token_id)
+        return sorted(set(ids))
+
+    def _generate_batch(self, texts: list[str], seed: int | None) -> list[str]:
+        torch = self._torch
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        encoded = {k: v.to(self.device) for k, v in encoded.items()}
+        options: dict[str, Any] = {
+            "max_new_tokens": self.sampling.max_tokens,
+            "repetition_penalty": self.sampling.repetition_penalty,
+            "eos_token_id": self._eos_ids(),
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if self.sampling.greedy:
+            options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        else:
+            options.update(do_sample=True, temperature=self.sampling.temperature, top_p=self.sampling.top_p)
+            options["top_k"] = None  # spec §2.1: no top-k
+            if seed is not None:
+                torch.manual_seed(seed)
+        with torch.no_grad():
+            output = self.model.generate(**encoded, **options)
+        new_tokens = output[:, encoded["input_ids"].shape[1] :]  # (B, T_new)
+        return [str(self.tokenizer.decode(row, skip_special_tokens=True)) for row in new_tokens]
+
+    def generate(self, prompts: Sequence[str]) -> list[str | Exception]:
+        results: list[str | Exception] = []
+        if self.sampling.greedy:
+            for start in range(0, len(prompts), self.batch_size):
+                chunk = [self.render(p) for p in prompts[start : start + self.batch_size]]
+                try:
+                    results.extend(self._generate_batch(chunk, None))
+                except (RuntimeError, ValueError) as exc:  # e.g. out of memory: retry one by one
+                    for text in chunk:
+                        try:
+                            results.extend(self._generate_batch([text], None))
+                        except (RuntimeError, ValueError) as single:
+                            results.append(single)
+                    logger.debug("batch failed (%s); fell back to single prompts", exc)
+            return results
+        for prompt in prompts:
+            seed = None if self.sampling.seed is None else _derive_seed(self.sampling.seed, prompt)
+            try:
+                results.extend(self._generate_batch([self.render(prompt)], seed))
+            except (RuntimeError, ValueError) as exc:
+                results.append(exc)
+        return results
+
+
+# --------------------------------------------------------------------------------------------------
+# OpenAI-compatible HTTP endpoint
+
+
+@dataclass
+class HTTPSettings:
+    """Robustness knobs of the HTTP backend.
+
+    ``mode='chat'`` posts ``/chat/completions`` with one user message (the server applies the chat
+    template; for a vLLM server with Qwen2.5 that is spec §2.1's text). ``mode='completions'`` posts
+    ``/completions`` with the text rendered here (:func:`render_qwen_chat`), batching ``batch_size``
+    prompts per request, for servers whose chat template differs from the paper's.
+    """
+
+    mode: str = "chat"
+    timeout_s: float = 120.0
+    max_retries: int = 4  # attempts in total, as the reference GPT caller (spec §2.6)
+    backoff_s: float = 1.0  # doubled after each failed attempt
+    concurrency: int = 4  # requests in flight at once
+    batch_size: int = 8  # prompts per /completions request
+    api_key: str | None = None  # default: OVMER_LLM_API_KEY, then OPENAI_API_KEY
+    send_repetition_penalty: bool = True  # vLLM accepts it; strict hosted APIs may reject it
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class OpenAIBackend:
+    """A client for any OpenAI-compatible server.
+
+    Args:
+        base_url: the API root, e.g. ``http://127.0.0.1:8000/v1`` (``/v1`` is appended when absent).
+        model: the served model name.
+        sampling: decoding settings; ``seed`` is sent, which vLLM and OpenAI honour.
+        http: retries, timeouts, concurrency and batching.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        sampling: SamplingSettings = DETERMINISTIC,
+        http: HTTPSettings | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise BackendError(f"openai backend needs an http(s) URL, got {base_url!r}")
+        base = base_url.rstrip("/")
+        if not base.endswith("/v1"):
+            base += "/v1"
+        self.base_url = base
+        self.model = model
+        self.sampling = sampling
+        self.http = http or HTTPSettings()
+        if self.http.mode not in ("chat", "completions"):
+            raise BackendError(f"HTTP mode must be 'chat' or 'completions', got {self.http.mode!r}")
+        self.identity = f"openai:{base}#{model}"
+        self._key = (
+            self.http.api_key or os.environ.get("OVMER_LLM_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        )
+        self._semaphore = threading.Semaphore(max(1, self.http.concurrency))
+        self.requests_sent = 0  # for tests and progress reports
+
+    def _body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "temperature": self.sampling.temperature,
+            "top_p": self.sampling.top_p,
+            "max_tokens": self.sampling.max_tokens,
+        }
+        if self.sampling.seed is not None:
+            body["seed"] = self.sampling.seed
+        if self.http.send_repetition_penalty:
+            body["repetition_penalty"] = self.sampling.repetition_penalty
+        return body
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", **self.http.extra_headers}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        data = json.dumps(body).encode()
+        delay = self.http.backoff_s
+        last: Exception | None = None
+        for attempt in range(1, max(1, self.http.max_retries) + 1):
+            request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method="POST")
+            try:
+                with self._semaphore:
+                    self.requests_sent += 1
+                    with urllib.request.urlopen(request, timeout=self.http.timeout_s) as response:
+                        payload = json.loads(response.read().decode("utf-8"))
+                if not isinstance(payload, dict) or not payload.get("choices"):
+                    raise BackendError(f"{self.base_url}{path}: reply without choices: {str(payload)[:200]}")
+                return payload
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode("utf-8", "replace")[:300]
+                last = BackendError(f"{self.base_url}{path}: HTTP {exc.code}: {detail}")
+                if exc.code not in _RETRY_STATUS:
+                    raise last from None
+            except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
+                last = BackendError(f"{self.base_url}{path}: {exc}")
+            except BackendError as exc:
+                last = exc
+            if attempt < self.http.max_retries:
+                logger.debug("attempt %d failed (%s); retrying in %.1fs", attempt, last, delay)
+                time.sleep(delay)
+                delay *= 2
+        assert last is not None
+        raise BackendError(f"{last} (gave up after {self.http.max_retries} attempts)")
+
+    def _chat_one(self, prompt: str) -> str | Exception:
+        try:
+            payload = self._post("/chat/completions", {**self._body(), "messages": chat_messages(prompt)})
+            content = payload["choices"][0]["message"]["content"]
+            if not isinstance(content, str):
+                return BackendError(f"{self.base_url}: empty message content")
+            return content
+        except (BackendError, KeyError, IndexError, TypeError) as exc:
+            return (
+                exc if isinstance(exc, BackendError) else BackendError(f"{self.base_url}: bad reply ({exc})")
+            )
+
+    def _completions_batch(self, prompts: Sequence[str]) -> list[str | Exception]:
+        try:
+            payload = self._post(
+                "/completions", {**self._body(), "prompt": [render_qwen_chat(p) for p in prompts]}
+            )
+            texts: list[str | Exception] = [BackendError("no choice returned")] * len(prompts)
+            for position, choice in enumerate(payload["choices"]):
+                index = choice.get("index", position)
+                if 0 <= index < len(prompts):
+                    texts[index] = str(choice["text"])
+            return texts
+        except (BackendError, KeyError, TypeError) as exc:
+            error = (
+                exc if isinstance(exc, BackendError) else BackendError(f"{self.base_url}: bad reply ({exc})")
+            )
+            return [error] * len(prompts)
+
+    def generate(self, prompts: Sequence[str]) -> list[str | Exception]:
+        workers = max(1, self.http.concurrency)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            if self.http.mode == "chat":
+                return list(pool.map(self._chat_one, prompts))
+            size = max(1, self.http.batch_size)
+            chunks = [prompts[i : i + size] for i in range(0, len(prompts), size)]
+            return [text for chunk in pool.map(self._completions_batch, chunks) for text in chunk]
+
+
+# --------------------------------------------------------------------------------------------------
+# Cache only
+
+
+class CacheOnlyBackend:
+    """Answers only from the result cache: ``generate`` fails for every prompt.
+
+    ``identity`` and ``sampling`` must be those of the backend that filled the cache, so the cache
+    keys match (``cache:hf:Qwen/Qwen2.5-7B-Instruct@<rev>``).
+    """
+
+    def __init__(self, identity: str, sampling: SamplingSettings = DETERMINISTIC) -> None:
+        self.identity = identity
+        self.sampling = sampling
+
+    def generate(self, prompts: Sequence[str]) -> list[str | Exception]:
+        return [
+            CacheMissError(f"no cached reply of {self.identity} for this prompt; run with the real backend")
+            for _ in prompts
+        ]
+
+
+def parse_backend(spec: str, sampling: SamplingSettings = DETERMINISTIC, **options: Any) -> Backend:
+    """Build an LLM backend from a CLI spec.
+
+    * ``hf:ID_OR_PATH`` — local transformers model;
+    * ``openai:URL#MODEL`` — OpenAI-compatible server (``openai:http://127.0.0.1:8000/v1#qwen``);
+    * ``cache:IDENTITY`` — cache only (the identity printed by an earlier run).
+
+    ``options`` go to the backend: ``batch_size``/``device`` for hf, an :class:`HTTPSettings` as
+    ``http`` for openai.
+    """
+    kind, _, rest = spec.partition(":")
+    if not rest:
+        raise BackendError(f"backend spec {spec!r} must look like hf:ID, openai:URL#MODEL or cache:IDENTITY")
+    if kind == "hf":
+        return HFChatBackend(rest, sampling, **options)
+    if kind == "openai":
+        url, _, model = rest.partition("#")
+        if not model:
+            raise BackendError(f"backend spec {spec!r}: give the served model after '#' (openai:URL#MODEL)")
+        return OpenAIBackend(url, model, sampling, **options)
+    if kind == "cache":
+        return CacheOnlyBackend(rest, sampling)
+    raise BackendError(f"unknown backend kind {kind!r} in {spec!r}; use hf:, openai:, cache: or lexicon")
