@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -251,25 +252,42 @@ def write_jsonl(records: list[PredictionRecord] | dict[str, PredictionRecord], p
             handle.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
 
 
-def _as_stored_labels(value: str | list[str]) -> str:
+def as_stored_labels(value: str | list[str]) -> str:
+    """An OV label value as the string step B and the official files see (``[a, b]`` for a list)."""
     return value if isinstance(value, str) else "[" + ", ".join(value) + "]"
 
 
-def write_official(predictions: Predictions, base: Path) -> list[Path]:
-    """Write the official ``.npz`` files for the fields present; returns the paths written."""
+def official_base(path: Path) -> Path:
+    """The base ``.npz`` of any official file name (``x-openset.npz`` → ``x.npz``)."""
+    path = Path(path)
+    stem = path.name[:-4] if path.name.endswith(".npz") else path.name
+    for suffix in (*SENTIMENT_SUFFIXES, OPENSET_SUFFIX):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return path.with_name(stem + ".npz")
+
+
+def write_official(predictions: Predictions, base: Path, fields: Sequence[str] | None = None) -> list[Path]:
+    """Write the official ``.npz`` files for the fields present; returns the paths written.
+
+    ``fields`` limits the files written (``text``, ``ov_labels``, ``sentiment``), so that an
+    extraction step adds its file without rewriting the model-output file it read.
+    """
+    wanted = set(fields) if fields is not None else {"text", "ov_labels", "sentiment"}
     paths = official_paths(base)
     paths["sentiment"] = paths["text"].with_name(paths["text"].name[:-4] + SENTIMENT_SUFFIXES[0] + ".npz")
     written = []
-    texts = predictions.field_map("text")
+    texts = predictions.field_map("text") if "text" in wanted else {}
     if texts:
         with atomic_open(paths["text"], "wb") as handle:
             np.savez_compressed(handle, name2reason=np.array(texts, dtype=object))
         written.append(paths["text"])
     for field_name in ("ov_labels", "sentiment"):
-        values = predictions.field_map(field_name)
+        values = predictions.field_map(field_name) if field_name in wanted else {}
         if not values:
             continue
-        items = [_as_stored_labels(v) if field_name == "ov_labels" else str(v) for v in values.values()]
+        items = [as_stored_labels(v) if field_name == "ov_labels" else str(v) for v in values.values()]
         with atomic_open(paths[field_name], "wb") as handle:
             np.savez_compressed(handle, filenames=np.array(list(values)), fileitems=np.array(items))
         written.append(paths[field_name])

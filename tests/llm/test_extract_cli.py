@@ -1,0 +1,190 @@
+"""``ovmer extract`` end to end: official npz in and out, JSONL, caching through the CLI, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ovmer.assets import load_wheel_maps
+from ovmer.cli.main import app
+from ovmer.llm.lexicon import LexiconExtractor
+from ovmer.results.formats import PredictionRecord, read_predictions, write_jsonl
+from tests.conftest import RUN
+
+runner = CliRunner()
+
+
+def invoke(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(app, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def mosi_base(reference: Path, tmp_path: Path) -> Path:
+    """Only the model answers of one checkpoint (no stored extractions beside them)."""
+    source = reference / f"published/affectgpt/results-cmumosi/{RUN}/checkpoint_000040_loss_0.569.npz"
+    target = tmp_path / "run" / source.name
+    target.parent.mkdir()
+    shutil.copy(source, target)
+    return target
+
+
+def test_lexicon_steps_a_and_b_write_official_files(mosi_base: Path, wheel_dir: Path) -> None:
+    code, output = invoke(
+        "extract",
+        "--task",
+        "ovlabels",
+        "--backend",
+        "lexicon",
+        "--assets",
+        wheel_dir,
+        "--in",
+        mosi_base,
+        "--out",
+        mosi_base,
+    )
+    assert code == 0, output
+    openset = mosi_base.with_name(mosi_base.stem + "-openset.npz")
+    with np.load(openset, allow_pickle=False) as archive:
+        names, items = archive["filenames"].tolist(), archive["fileitems"].tolist()
+    assert len(names) == 686
+    texts = read_predictions(mosi_base).field_map("text")
+    lexicon = LexiconExtractor(load_wheel_maps(wheel_dir))
+    assert items == lexicon.ovlabels([texts[n] for n in names])
+    code, output = invoke(
+        "extract",
+        "--task",
+        "sentiment",
+        "--backend",
+        "lexicon",
+        "--assets",
+        wheel_dir,
+        "--in",
+        openset,
+        "--out",
+        openset,
+    )
+    assert code == 0, output
+    sentiment = read_predictions(mosi_base.with_name(mosi_base.stem + "-openset-sentiment.npz"))
+    assert set(sentiment.field_map("sentiment").values()) <= {"positive", "negative", "neutral"}
+    meta = json.loads(
+        mosi_base.with_name(mosi_base.stem + "-openset-sentiment.npz.extraction.json").read_text()
+    )
+    assert meta["extracted"] == 686 and meta["extractor"].startswith("lexicon")
+
+
+def test_hf_backend_jsonl_cache_and_cache_only_rerun(tiny_model_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "answers.jsonl"
+    write_jsonl(
+        [
+            PredictionRecord(name=f"s{i}", text=t)
+            for i, t in enumerate(["He is happy.", "She is sad.", "Calm."])
+        ],
+        source,
+    )
+    out = tmp_path / "out.jsonl"
+    code, output = invoke(
+        "extract",
+        "--task",
+        "ovlabels",
+        "--backend",
+        f"hf:{tiny_model_dir}",
+        "--max-tokens",
+        "12",
+        "--in",
+        source,
+        "--out",
+        out,
+    )
+    assert code == 0, output
+    first = read_predictions(out).field_map("ov_labels")
+    meta = json.loads((tmp_path / "out.jsonl.extraction.json").read_text())
+    assert meta["sampling"]["temperature"] == 0.0 and meta["sampling"]["max_tokens"] == 12
+    assert len(meta["prompt_sha256"]["ovlabels"]) == 64
+    # Same settings, no model: everything comes from the cache.
+    code, output = invoke(
+        "extract",
+        "--task",
+        "ovlabels",
+        "--backend",
+        f"cache:{meta['extractor']}",
+        "--max-tokens",
+        "12",
+        "--in",
+        source,
+        "--out",
+        tmp_path / "again.jsonl",
+    )
+    assert code == 0, output
+    assert read_predictions(tmp_path / "again.jsonl").field_map("ov_labels") == first
+    # Paper decoding is a different cache key: the cache-only backend fails every sample, and says so.
+    code, output = invoke(
+        "extract", "--task", "ovlabels", "--backend", f"cache:{meta['extractor']}", "--max-tokens", "12", "--decoding", "paper",
+        "--in", source, "--out", tmp_path / "paper.jsonl",
+    )  # fmt: skip
+    assert code == 1
+    assert "3 failed" in output and "CacheMissError" in output
+
+
+def test_failing_samples_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
+    source = tmp_path / "answers.jsonl"
+    write_jsonl(
+        [
+            PredictionRecord(name="done", text="x", ov_labels="[happy]"),
+            PredictionRecord(name="todo", text="y"),
+        ],
+        source,
+    )
+    out = tmp_path / "out.jsonl"
+    code, output = invoke(
+        "extract", "--task", "ovlabels", "--backend", "openai:http://127.0.0.1:9/v1#m", "--retries", "1",
+        "--timeout", "2", "--in", source, "--out", out,
+    )  # fmt: skip
+    assert code == 1
+    assert "todo" in output
+    written = read_predictions(out)
+    assert written.field_map("ov_labels") == {"done": "[happy]"}
+    meta = json.loads((tmp_path / "out.jsonl.extraction.json").read_text())
+    assert list(meta["failures"]) == ["todo"] and meta["kept"] == 1
+
+
+def test_merge_with_subtitles(tmp_path: Path, wheel_dir: Path) -> None:
+    source = tmp_path / "clues.jsonl"
+    write_jsonl([PredictionRecord(name="a", text="He frowns."), PredictionRecord(name="b", text="")], source)
+    subtitles = tmp_path / "subs.csv"
+    subtitles.write_text("name,chinese,english\na,x,I am fine.\nb,y,\n", encoding="utf-8")
+    out = tmp_path / "merged.npz"
+    code, output = invoke(
+        "extract", "--task", "merge", "--backend", "lexicon", "--assets", wheel_dir, "--in", source, "--out", out,
+        "--subtitles", subtitles,
+    )  # fmt: skip
+    assert code == 0, output
+    texts = read_predictions(out).field_map("text")
+    assert texts == {
+        "a": 'He frowns. The character says: "I am fine."',
+        "b": "Unable to judge the emotional state.",
+    }
+
+
+def test_merge_needs_subtitles(tmp_path: Path, wheel_dir: Path) -> None:
+    source = tmp_path / "clues.jsonl"
+    write_jsonl([PredictionRecord(name="a", text="He frowns.")], source)
+    code, output = invoke(
+        "extract",
+        "--task",
+        "merge",
+        "--backend",
+        "lexicon",
+        "--assets",
+        wheel_dir,
+        "--in",
+        source,
+        "--out",
+        tmp_path / "o.jsonl",
+    )
+    assert code == 2 and "--subtitles" in output
