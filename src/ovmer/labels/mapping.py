@@ -86,6 +86,7 @@ class LabelMapper:
         self.maps = maps
         self._label_cache: dict[tuple[str, Metric], str | None] = {}
         self._string_cache: dict[tuple[str, Metric], frozenset[str]] = {}
+        self._parse_cache: dict[str, list[str]] = {}
 
     def map_label(self, label: str, metric: Metric) -> str | None:
         """Map one lower-cased, stripped label; ``None`` means the label is dropped."""
@@ -129,7 +130,14 @@ class LabelMapper:
             key = (cell, metric)
             cached = self._string_cache.get(key)
             if cached is None:
-                cached = self.map_items(string_to_list(cell), metric)
+                cached = self.map_items(self.parse(cell), metric)
                 self._string_cache[key] = cached
             return cached
         return self.map_items(string_to_list(cell), metric)
+
+    def parse(self, cell: str) -> list[str]:
+        """``string_to_list`` memoised per string (so a warning about a cell is logged once)."""
+        items = self._parse_cache.get(cell)
+        if items is None:
+            items = self._parse_cache[cell] = string_to_list(cell)
+        return items

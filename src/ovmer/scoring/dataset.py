@@ -52,6 +52,7 @@ class InputReport:
     duplicates: list[str] = field(default_factory=list)
     nonstandard_sentiment: dict[str, int] = field(default_factory=dict)
     unmappable_predictions: int = 0  # non-empty predictions that map to no wheel label at all
+    unparsable_predictions: int = 0  # label strings string_to_list cannot parse (upstream crashes)
 
     def warnings(self) -> list[str]:
         """Human-readable lines, each with a count and examples."""
@@ -78,6 +79,10 @@ class InputReport:
             lines.append(
                 f"{total} sentiment reply(ies) outside positive/negative/neutral, scored as 0 ({detail})"
             )
+        if self.unparsable_predictions:
+            lines.append(
+                f"{self.unparsable_predictions} prediction(s) are the unparsable string '[' and count as empty (upstream crashes)"
+            )
         if self.unmappable_predictions:
             lines.append(
                 f"{self.unmappable_predictions} non-empty prediction(s) map to no emotion-wheel label"
@@ -95,6 +100,7 @@ class InputReport:
             "duplicates": len(self.duplicates),
             "nonstandard_sentiment": self.nonstandard_sentiment,
             "unmappable_predictions": self.unmappable_predictions,
+            "unparsable_predictions": self.unparsable_predictions,
         }
 
 
@@ -241,13 +247,25 @@ def score_predictions(
     score.inputs = report
     score.protocol = protocol
     if dataset.family is not Family.SENTIMENT:
-        report.unmappable_predictions = _count_unmappable(ground_truth, values, mapper)
+        report.unmappable_predictions, report.unparsable_predictions = _count_unmappable(
+            ground_truth, values, mapper
+        )
     return score
 
 
-def _count_unmappable(ground_truth: Mapping[str, Any], values: Mapping[str, Any], mapper: LabelMapper) -> int:
+def _count_unmappable(
+    ground_truth: Mapping[str, Any], values: Mapping[str, Any], mapper: LabelMapper
+) -> tuple[int, int]:
+    """(predictions with labels that all map to nothing, predictions that cannot be parsed: ``[``)."""
     m1 = Metric(1)
-    return sum(1 for n in ground_truth if values[n] not in ("", "[]") and not mapper.map_cell(values[n], m1))
+    unmappable = unparsable = 0
+    for name in ground_truth:
+        value = values[name]
+        if value == "[":
+            unparsable += 1
+        elif (mapper.parse(value) if isinstance(value, str) else value) and not mapper.map_cell(value, m1):
+            unmappable += 1
+    return unmappable, unparsable
 
 
 def _score_discrete(
