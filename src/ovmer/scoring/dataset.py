@@ -17,9 +17,9 @@ from typing import Any
 from ovmer.data.benchmarks import BenchmarkDataset, Family, get_benchmark
 from ovmer.data.groundtruth import read_ground_truth
 from ovmer.errors import InputFormatError, PredictionCoverageError
-from ovmer.labels.mapping import LabelMapper, Metric, all_metrics
+from ovmer.labels.mapping import LabelMapper, Metric, all_metrics, wheel_metrics
 from ovmer.labels.wheel import WheelMaps
-from ovmer.metrics.aggregate import mer2025_track2, ov_level_scores, ovmer_twelve
+from ovmer.metrics.aggregate import level_score_from, mer2025_track2, ovmer_twelve
 from ovmer.metrics.hitrate import hit_rate_all_wheels
 from ovmer.metrics.sentiment import SENTIMENT_VALUES, sentiment_scores
 from ovmer.results.formats import Predictions, read_checkpoint, read_predictions
@@ -257,13 +257,13 @@ def _count_unmappable(
     ground_truth: Mapping[str, Any], values: Mapping[str, Any], mapper: LabelMapper
 ) -> tuple[int, int]:
     """(predictions with labels that all map to nothing, predictions that cannot be parsed: ``[``)."""
-    m1 = Metric(1)
+    map_m1 = mapper.cell_mapper(Metric(1))
     unmappable = unparsable = 0
     for name in ground_truth:
         value = values[name]
         if value == "[":
             unparsable += 1
-        elif (mapper.parse(value) if isinstance(value, str) else value) and not mapper.map_cell(value, m1):
+        elif (mapper.parse(value) if isinstance(value, str) else value) and not map_m1(value):
             unmappable += 1
     return unmappable, unparsable
 
@@ -277,11 +277,13 @@ def _score_discrete(
 ) -> DatasetScore:
     mean, per_wheel = hit_rate_all_wheels(ground_truth, values, mapper)
     main = mean.hit_rate if metric == "hit_rate" else mean.mscore
-    n_scored = sum(
-        1
-        for n, label in ground_truth.items()
-        if any(mapper.map_cell(label, Metric(3, k, 1)) for k in range(1, 6))
-    )
+    # A sample counts as scored when some wheel keeps it; gt labels take only a few distinct values.
+    scorable = {
+        label
+        for label in set(ground_truth.values())
+        if any(mapper.map_cell(label, m) for m in wheel_metrics(1))
+    }
+    n_scored = sum(1 for label in ground_truth.values() if label in scorable)
     return DatasetScore(
         dataset.id, dataset.family, metric, main, n_scored,
         secondary={"mscore": mean.mscore} if metric == "hit_rate" else {"hit_rate": mean.hit_rate},
@@ -310,8 +312,9 @@ def _score_openset(
 ) -> DatasetScore:
     twelve, m_avg = ovmer_twelve(ground_truth, values, mapper)
     by_name = {s.metric: s for s in twelve}
-    level1 = ov_level_scores(ground_truth, values, mapper, level=1)
-    level2 = ov_level_scores(ground_truth, values, mapper, level=2)
+    # The level scores reuse the twelve per-metric results instead of computing them again.
+    level1 = level_score_from([by_name[m.name] for m in wheel_metrics(1)], level=1)
+    level2 = level_score_from([by_name[m.name] for m in wheel_metrics(2)], level=2)
     track2 = mer2025_track2(level1, level2)
     choices = {
         "unibench_l1_f": level1.f,
