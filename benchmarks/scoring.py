@@ -31,7 +31,7 @@ import pandas as pd
 
 from ovmer.data.benchmarks import UNIBENCH_IDS, Family, get_benchmark
 from ovmer.data.groundtruth import label_file_path, read_ground_truth
-from ovmer.labels.mapping import LabelMapper, Metric, all_metrics, wheel_metrics
+from ovmer.labels.mapping import LabelMapper, all_metrics, wheel_metrics
 from ovmer.labels.wheel import build_wheel_maps, read_wheel, wheel_cluster
 from ovmer.results.formats import read_checkpoint
 from ovmer.scoring import score_predictions
@@ -43,7 +43,9 @@ EPOCHS = (30, 35, 40, 45, 50, 55, 60)
 
 def _published_items(reference: Path, dataset: str, suffix: str) -> list[str]:
     items: list[str] = []
-    for path in sorted((reference / "published/affectgpt" / f"results-{dataset}" / RUN).glob(f"*_loss_?.???{suffix}.npz")):
+    for path in sorted(
+        (reference / "published/affectgpt" / f"results-{dataset}" / RUN).glob(f"*_loss_?.???{suffix}.npz")
+    ):
         with np.load(path) as archive:
             items += archive["fileitems"].tolist()
     return items
@@ -52,7 +54,9 @@ def _published_items(reference: Path, dataset: str, suffix: str) -> list[str]:
 def build_stand_in(reference: Path, root: Path) -> tuple[Path, Path]:
     """Write a 9 × 7 results tree and a GT_ROOT; return (results_dir, gt_root)."""
     rng = random.Random(0)
-    ov_items = _published_items(reference, "mer2023", "-openset") + _published_items(reference, "cmumosi", "-openset")
+    ov_items = _published_items(reference, "mer2023", "-openset") + _published_items(
+        reference, "cmumosi", "-openset"
+    )
     sentiment_items = _published_items(reference, "cmumosi", "-openset-sentiment")
     results, gt_root = root / "results", root / "gt"
     for folder in (reference / "labels").iterdir():
@@ -64,7 +68,9 @@ def build_stand_in(reference: Path, root: Path) -> tuple[Path, Path]:
     path.parent.mkdir(parents=True)
     np.savez_compressed(path, test1_corpus=np.array(mer2024, dtype=object))
     ov = pd.read_csv(reference / "ov_example/check-openset.csv")
-    extra = ov.sample(n=200, random_state=0, replace=True).assign(name=[f"samplenew3_{i:08d}" for i in range(200)])
+    extra = ov.sample(n=200, random_state=0, replace=True).assign(
+        name=[f"samplenew3_{i:08d}" for i in range(200)]
+    )
     (gt_root / "ovmerdplus-process").mkdir()
     pd.concat([ov, extra]).to_csv(gt_root / "ovmerdplus-process/ovlabel.csv", index=False)
     for dataset_id in UNIBENCH_IDS:
@@ -78,7 +84,9 @@ def build_stand_in(reference: Path, root: Path) -> tuple[Path, Path]:
             np.savez_compressed(f"{base}-openset.npz", filenames=np.array(names), fileitems=np.array(items))
             if dataset.family is Family.SENTIMENT:
                 sentiments = [rng.choice(sentiment_items) for _ in names]
-                np.savez_compressed(f"{base}-openset-sentiment.npz", filenames=np.array(names), fileitems=np.array(sentiments))
+                np.savez_compressed(
+                    f"{base}-openset-sentiment.npz", filenames=np.array(names), fileitems=np.array(sentiments)
+                )
     return results, gt_root
 
 
@@ -89,13 +97,17 @@ def naive_scores(loaded: dict[str, tuple[dict, list[dict]]], wheel_dir: Path, ma
         family = get_benchmark(dataset_id).family
         for values in checkpoints:
             if family is Family.SENTIMENT:
-                scores.append(score_predictions(dataset_id, gt, values["predictions"], LabelMapper(maps)).main)
+                scores.append(
+                    score_predictions(dataset_id, gt, values["predictions"], LabelMapper(maps)).main
+                )
                 continue
             metrics = wheel_metrics(1) if family is Family.DISCRETE else all_metrics()
             for metric in metrics:
                 clusters = dict(maps.clusters)
                 if metric.family == 3:  # upstream reads the spreadsheet inside every metric call
-                    clusters[(metric.wheel, metric.level)] = wheel_cluster(read_wheel(wheel_dir / f"wheel{metric.wheel}.xlsx"), metric.level)
+                    clusters[(metric.wheel, metric.level)] = wheel_cluster(
+                        read_wheel(wheel_dir / f"wheel{metric.wheel}.xlsx"), metric.level
+                    )
                 fresh = type(maps)(maps.wheels, maps.raw_mapping, maps.format_mapping, clusters)
                 total = 0.0
                 for name, label in gt.items():
@@ -109,7 +121,9 @@ def naive_scores(loaded: dict[str, tuple[dict, list[dict]]], wheel_dir: Path, ma
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reference", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "reference")
+    parser.add_argument(
+        "--reference", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
@@ -118,7 +132,9 @@ def main() -> None:
     maps = build_wheel_maps(wheel_dir)
     with tempfile.TemporaryDirectory() as tmp:
         results, gt_root = build_stand_in(reference, Path(tmp))
-        n_samples = sum(len(read_ground_truth(d, label_file_path(get_benchmark(d), gt_root))) for d in UNIBENCH_IDS)
+        n_samples = sum(
+            len(read_ground_truth(d, label_file_path(get_benchmark(d), gt_root))) for d in UNIBENCH_IDS
+        )
 
         def load() -> dict[str, tuple[dict, list[dict]]]:
             loaded = {}
@@ -126,13 +142,20 @@ def main() -> None:
                 dataset = get_benchmark(dataset_id)
                 gt = read_ground_truth(dataset, label_file_path(dataset, gt_root))
                 run_dir = results / f"results-{dataset.result_dir}" / RUN
-                checkpoints = [{"predictions": read_checkpoint(run_dir / f"checkpoint_{e:06d}_loss_0.500.npz")} for e in EPOCHS]
+                checkpoints = [
+                    {"predictions": read_checkpoint(run_dir / f"checkpoint_{e:06d}_loss_0.500.npz")}
+                    for e in EPOCHS
+                ]
                 loaded[dataset_id] = (gt, checkpoints)
             return loaded
 
         def score_all(loaded: dict[str, tuple[dict, list[dict]]]) -> list[float]:
             mapper = LabelMapper(maps)
-            return [score_predictions(d, gt, c["predictions"], mapper).main for d, (gt, cs) in loaded.items() for c in cs]
+            return [
+                score_predictions(d, gt, c["predictions"], mapper).main
+                for d, (gt, cs) in loaded.items()
+                for c in cs
+            ]
 
         timings: dict[str, list[float]] = {"load": [], "ovmer": [], "unibench": [], "naive": []}
         for _ in range(args.repeat):
@@ -154,7 +177,9 @@ def main() -> None:
           f"({n_samples * len(EPOCHS)} sample scorings)")  # fmt: skip
     for key, values in timings.items():
         if values:
-            print(f"  {key:9s} median {statistics.median(values):7.3f} s   (runs: {', '.join(f'{v:.3f}' for v in values)})")
+            print(
+                f"  {key:9s} median {statistics.median(values):7.3f} s   (runs: {', '.join(f'{v:.3f}' for v in values)})"
+            )
     if timings["naive"]:
         ratio = statistics.median(timings["naive"]) / statistics.median(timings["ovmer"])
         print(f"  speed-up of ovmer scoring over the naive upstream-style scoring: {ratio:.0f}x")
