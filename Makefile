@@ -41,9 +41,11 @@ test: setup lint typecheck
 test-fast: setup
 	$(BIN)/python -m pytest -q -x -m "not slow"
 
-## demo: the main job (see README)
+## demo: the main job (see README); scores the released AffectGPT outputs when ../shared/reference exists
+REFERENCE ?= ../shared/reference
 demo: setup
-	$(BIN)/ovmer demo
+	OVMER_ASSETS_DIR=$(REFERENCE)/emotion_wheel $(BIN)/ovmer unibench $(REFERENCE)/published/affectgpt \
+		--gt-root $(REFERENCE)/labels --protocol paper --json runs/demo/unibench.json --report runs/demo/unibench.md
 
 ## bench: speed figures (benchmarks/)
 bench: setup
