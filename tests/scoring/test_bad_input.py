@@ -210,3 +210,21 @@ def test_cli_reports_errors_without_traceback(
     assert json.loads(out.read_text())["inputs"]["missing"] == 3
     unknown = runner.invoke(app, ["score", "--dataset", "nope", "--gt", "x", "--pred", "y"])
     assert unknown.exit_code == 2 and "unknown dataset 'nope'" in unknown.output
+
+
+def test_mer2025_submission_must_cover_the_candidates(assets_env: Path, tmp_path: Path) -> None:
+    from ovmer.scoring import score_file
+
+    (tmp_path / "track2_test.csv").write_text("name,openset\na,\"['happy']\"\nb,[]\n")
+    (tmp_path / "track_all_candidates.csv").write_text("name\na\nb\nc\n")
+    pred = _npz(tmp_path / "sub-openset.npz", ["a", "b"], ["[happy]", "[sad]"])
+    with pytest.raises(
+        PredictionCoverageError, match=r"exactly the 3 candidate names; 1 missing \(e\.g\. \['c'\]\)"
+    ):
+        score_file("mer2025ov", tmp_path / "track2_test.csv", pred)
+    full = _npz(tmp_path / "full-openset.npz", ["a", "b", "c"], ["[happy]", "[sad]", "[]"])
+    result = score_file("mer2025ov", tmp_path / "track2_test.csv", full)
+    assert (
+        result.metric == "mer2025_score" and result.n_scored == 1
+    )  # b has an empty list: skipped, not neutral
+    assert result.main == 1.0

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ovmer.data.benchmarks import BenchmarkDataset, Family, get_benchmark
 from ovmer.data.groundtruth import read_ground_truth
 from ovmer.errors import InputFormatError, PredictionCoverageError
@@ -166,6 +168,34 @@ def _field_values(dataset: BenchmarkDataset, predictions: Predictions) -> dict[s
             f"but the file holds only {have or 'nothing usable'}; {fix}"
         )
     return predictions.field_map(needed)
+
+
+def check_candidates(
+    dataset: BenchmarkDataset, predictions: Predictions, candidates: list[str], protocol: Protocol
+) -> None:
+    """MER2025 Track 2: a submission must cover exactly the candidate names (upstream asserts it)."""
+    names, wanted = set(predictions.records), set(candidates)
+    if names == wanted:
+        return
+    missing, extra = sorted(wanted - names), sorted(names - wanted)
+    message = (
+        f"{predictions.source}: {dataset.id} submissions must contain exactly the {len(wanted)} candidate names; "
+        f"{len(missing)} missing (e.g. {missing[:3]}), {len(extra)} unexpected (e.g. {extra[:3]})"
+    )
+    if protocol is Protocol.PAPER:
+        raise PredictionCoverageError(message)
+    logger.warning(message)
+
+
+def read_candidates(gt_path: Path) -> list[str] | None:
+    """``track_all_candidates.csv`` beside a MER2025 ground-truth file, if present."""
+    path = Path(gt_path).parent / "track_all_candidates.csv"
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path)
+    if "name" not in frame.columns:
+        raise InputFormatError(f"{path}: expected a column 'name'")
+    return frame["name"].astype(str).tolist()
 
 
 def check_coverage(
@@ -374,5 +404,9 @@ def score_file(
 
     ground_truth = read_ground_truth(dataset_id, Path(gt))
     predictions = load_prediction_file(Path(pred))
+    if get_benchmark(dataset_id).id == "mer2025ov":
+        candidates = read_candidates(Path(gt))
+        if candidates is not None:
+            check_candidates(get_benchmark(dataset_id), predictions, candidates, Protocol(protocol))
     mapper = maps if maps is not None else load_wheel_maps(assets)
     return score_predictions(dataset_id, ground_truth, predictions, mapper, protocol, metric)
