@@ -118,6 +118,9 @@ def test_cmumosi_waf_every_epoch(published: Path, mosi_gt: dict[str, float], epo
     assert result.accuracy == accuracy_score(truth, pred)
 
 
+#: The OV-MER table row for the example pair, ×100 with two decimals (spec §10.6).
+OV_F_PERCENT = [29.12, 32.80, 56.40, 41.98, 57.51, 42.13, 55.40, 44.52, 54.70, 41.91, 52.85, 41.70]
+
 OV_EXPECTED = {  # metric: (F, P, R, kept)
     "M1": (0.2912038895, 0.3338872105, 0.2581966624, 331),
     "M2": (0.3280487459, 0.3565961732, 0.3037332758, 331),
@@ -155,20 +158,7 @@ def test_ov_example_twelve_metrics(
         assert score.kept == kept
         assert score.f == 2 * (score.precision * score.recall) / (score.precision + score.recall)
     assert m_avg == pytest.approx(0.4591844929, abs=1e-10)
-    assert [round(s.f * 100, 2) for s in scores] == [
-        29.12,
-        32.80,
-        56.40,
-        41.98,
-        57.51,
-        42.13,
-        55.40,
-        44.52,
-        54.70,
-        41.91,
-        52.85,
-        41.70,
-    ]
+    assert [round(s.f * 100, 2) for s in scores] == OV_F_PERCENT
 
 
 def test_ov_example_unibench_and_mer2025(

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from ovmer.cli.main import app
 from tests.conftest import RUN
+from tests.metrics.test_published_fixtures import OV_F_PERCENT
 
 runner = CliRunner()
 
@@ -46,20 +47,7 @@ def test_score_ov_example_has_twelve_f_and_variants(
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     keys = ["M1", "M2"] + [f"W{k}L{j}" for k in range(1, 6) for j in (1, 2)]
-    assert [round(data[k], 2) for k in keys] == [
-        29.12,
-        32.80,
-        56.40,
-        41.98,
-        57.51,
-        42.13,
-        55.40,
-        44.52,
-        54.70,
-        41.91,
-        52.85,
-        41.70,
-    ]
+    assert [round(data[k], 2) for k in keys] == OV_F_PERCENT
     assert data["M_avg"] == pytest.approx(45.91844929, abs=1e-7)
     assert data["metric"] == "ovmer_m_avg" and data["score"] == data["M_avg"]
     assert data["unibench"]["L1"]["f"] == pytest.approx(55.37059070, abs=1e-7)
