@@ -53,7 +53,7 @@ bench: setup
 ## lock: regenerate requirements/constraints.txt from the current .venv
 lock:
 	(echo "# Pinned versions for the dev set-up and CI (Python 3.11, Linux x86-64). Regenerate with: make lock"; \
-	 $(PIP) freeze | grep -v -E '^-e|^ovmer' | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/') > requirements/constraints.txt
+	 $(PIP) freeze | grep -v -E '^-e|^ovmer|^# Editable' | sed -E 's/^torch==([0-9.]+)\+cpu/torch==\1/') > requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

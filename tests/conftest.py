@@ -33,3 +33,33 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("OVMER_OFFLINE", "1")
     monkeypatch.delenv("OVMER_ASSETS_DIR", raising=False)
     monkeypatch.delenv("OVMER_ASSETS_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def maps(wheel_dir: Path):  # type: ignore[no-untyped-def]
+    """The emotion-wheel maps built straight from the reference files (no cache, no download)."""
+    from ovmer.labels.wheel import build_wheel_maps
+
+    return build_wheel_maps(wheel_dir)
+
+
+@pytest.fixture(scope="session")
+def mapper(maps):  # type: ignore[no-untyped-def]
+    from ovmer.labels.mapping import LabelMapper
+
+    return LabelMapper(maps)
+
+
+@pytest.fixture(scope="session")
+def published(reference: Path) -> Path:
+    """The released AffectGPT outputs (MER2023 and CMU-MOSI, seven epochs each)."""
+    return reference / "published" / "affectgpt"
+
+
+@pytest.fixture(scope="session")
+def gt_root(reference: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GT_ROOT in the official layout: links to the reference label folders."""
+    root = tmp_path_factory.mktemp("gt_root")
+    for folder in (reference / "labels").iterdir():
+        (root / folder.name).symlink_to(folder, target_is_directory=True)
+    return root

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from ovmer._version import __version__
 from ovmer.assets import load_wheel_maps
-
-# from ovmer.scoring import score_file, score_predictions  (added with the scoring engine)
 from ovmer.labels.parse import string_to_list
+from ovmer.scoring import score_file, score_predictions
 
 __all__ = [
     "__version__",
     "load_wheel_maps",
+    "score_file",
+    "score_predictions",
     "string_to_list",
 ]

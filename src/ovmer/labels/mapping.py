@@ -14,7 +14,7 @@ samples share a few hundred distinct strings, which makes scoring a whole benchm
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,17 +84,21 @@ class LabelMapper:
 
     def __init__(self, maps: WheelMaps) -> None:
         self.maps = maps
-        self._label_cache: dict[tuple[str, Metric], str | None] = {}
-        self._string_cache: dict[tuple[str, Metric], frozenset[str]] = {}
+        # One dict per metric keyed by plain strings: hashing a (str, Metric) tuple per lookup costs
+        # more than the lookup itself when scoring ~10^5 cells.
+        self._label_cache: dict[Metric, dict[str, str | None]] = {}
+        self._string_cache: dict[Metric, _CellTable] = {}
+        self._parse_cache: dict[str, list[str]] = {}
 
     def map_label(self, label: str, metric: Metric) -> str | None:
         """Map one lower-cased, stripped label; ``None`` means the label is dropped."""
-        key = (label, metric)
+        cache = self._label_cache.get(metric)
+        if cache is None:
+            cache = self._label_cache[metric] = {}
         try:
-            return self._label_cache[key]
+            return cache[label]
         except KeyError:
-            result = self._map_label_uncached(label, metric)
-            self._label_cache[key] = result
+            result = cache[label] = self._map_label_uncached(label, metric)
             return result
 
     def _map_label_uncached(self, label: str, metric: Metric) -> str | None:
@@ -115,10 +119,16 @@ class LabelMapper:
     def map_items(self, items: Iterable[str], metric: Metric, *, normalise: bool = True) -> frozenset[str]:
         """Map a list of labels to the set of their clusters. ``normalise`` lower-cases and strips
         each item first, as the metric code does after ``string_to_list``."""
+        cache = self._label_cache.get(metric)
+        if cache is None:
+            cache = self._label_cache[metric] = {}
         mapped = set()
         for item in items:
             label = item.lower().strip() if normalise else item
-            result = self.map_label(label, metric)
+            try:
+                result = cache[label]
+            except KeyError:
+                result = cache[label] = self._map_label_uncached(label, metric)
             if result is not None:
                 mapped.add(result)
         return frozenset(mapped)
@@ -126,10 +136,43 @@ class LabelMapper:
     def map_cell(self, cell: Any, metric: Metric) -> frozenset[str]:
         """``string_to_list`` + lower/strip + map, memoised per distinct string cell."""
         if isinstance(cell, str):
-            key = (cell, metric)
-            cached = self._string_cache.get(key)
-            if cached is None:
-                cached = self.map_items(string_to_list(cell), metric)
-                self._string_cache[key] = cached
-            return cached
+            return self.cell_mapper(metric)(cell)
         return self.map_items(string_to_list(cell), metric)
+
+    def cell_mapper(self, metric: Metric) -> Callable[[Any], frozenset[str]]:
+        """A fast ``cell → mapped set`` function for one metric (for loops over many samples).
+
+        Backed by a dict whose ``__missing__`` computes and stores a result, so a hit is one lookup.
+        """
+        table = self._string_cache.get(metric)
+        if table is None:
+            table = self._string_cache[metric] = _CellTable(self, metric)
+        return table.lookup
+
+    def parse(self, cell: str) -> list[str]:
+        """``string_to_list`` memoised per string (so a warning about a cell is logged once)."""
+        items = self._parse_cache.get(cell)
+        if items is None:
+            items = self._parse_cache[cell] = string_to_list(cell)
+        return items
+
+
+class _CellTable(dict):
+    """Memo of ``cell → mapped set`` for one metric; misses are computed by ``__missing__``."""
+
+    def __init__(self, mapper: LabelMapper, metric: Metric) -> None:
+        super().__init__()
+        self.mapper = mapper
+        self.metric = metric
+
+    def __missing__(self, cell: Any) -> frozenset[str]:
+        if isinstance(cell, str):
+            result = self[cell] = self.mapper.map_items(self.mapper.parse(cell), self.metric)
+            return result
+        return self.mapper.map_items(string_to_list(cell), self.metric)
+
+    def lookup(self, cell: Any) -> frozenset[str]:
+        try:
+            return self[cell]
+        except TypeError:  # unhashable cell: a list of labels from JSONL
+            return self.mapper.map_items(string_to_list(cell), self.metric)

@@ -33,6 +33,11 @@ def ov_level_scores(
 ) -> LevelScore:
     """``[mean_k F_k, mean_k P_k, mean_k R_k]`` over M3-W1-Lj … M3-W5-Lj."""
     per_wheel = [set_precision_recall(ground_truth, predictions, m, mapper) for m in wheel_metrics(level)]
+    return level_score_from(per_wheel, level)
+
+
+def level_score_from(per_wheel: list[SetScore], level: int) -> LevelScore:
+    """Aggregate five already computed per-wheel scores of one level (same arithmetic as upstream)."""
     f, precision, recall = np.mean([[s.f, s.precision, s.recall] for s in per_wheel], axis=0).tolist()
     return LevelScore(level, f, precision, recall, per_wheel)
 

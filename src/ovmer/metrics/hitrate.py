@@ -46,11 +46,12 @@ def hit_rate(
     candidates = frozenset(candidate_set)
     hits: list[int] = []
     mscores: list[float] = []
+    map_cell = mapper.cell_mapper(metric)
     for name, gt_label in ground_truth.items():
-        gt = mapper.map_cell(gt_label, metric)
+        gt = map_cell(gt_label)
         if not gt:
             continue
-        pred = mapper.map_cell(predictions[name], metric)
+        pred = map_cell(predictions[name])
         overlap = len(pred & gt)
         hits.append(overlap)
         in_space = len(pred & candidates)

@@ -62,11 +62,12 @@ def set_precision_recall(
     precisions: list[float] = []
     recalls: list[float] = []
     empty = 0
+    map_cell = mapper.cell_mapper(metric)
     for name, gt_cell in ground_truth.items():
-        gt = mapper.map_cell(gt_cell, metric)
+        gt = map_cell(gt_cell)
         if not gt:
             continue
-        pred = mapper.map_cell(predictions[name], metric)
+        pred = map_cell(predictions[name])
         if not pred:
             precisions.append(0)
             recalls.append(0)
