@@ -176,7 +176,7 @@ def test_description_reads_well() -> None:
     )
     assert 'The person says: "What a wonderful day"' in text
     assert "Emotion words: wonderful (mostly joy)." in text
-    assert text.endswith("Overall, the character seems happy.")
+    assert text.endswith("Overall, the character's emotional state is happy.")
 
 
 def test_nrc_lexicon_offline() -> None:

@@ -87,7 +87,8 @@ def _span_text(cue: dict[str, Any]) -> str:
 
 
 def describe(clues: dict[str, Any], labels: list[str]) -> str:
-    """A readable English paragraph of the clues, ending with the inferred emotional state."""
+    """A readable English paragraph of the clues, ending with the inferred emotional state
+    ("Overall, the character's emotional state is happy, relaxed.")."""
     sentences: list[str] = []
     face = clues.get("face", {})
     if face.get("frames", 0) == 0:
@@ -135,7 +136,8 @@ def describe(clues: dict[str, Any], labels: list[str]) -> str:
             sentence += "."
         sentences.append(sentence)
     if labels:
-        sentences.append("Overall, the character seems " + ", ".join(labels) + ".")
+        # The wording of AffectGPT's answers, so step A (LLM or lexicon) reads the labels as a list.
+        sentences.append("Overall, the character's emotional state is " + ", ".join(labels) + ".")
     else:
         sentences.append("No clear emotional cue is found.")
     return " ".join(sentences)

@@ -1,0 +1,108 @@
+"""``ovmer bench``: a model on MER-UniBench datasets, from videos to a report."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``ovmer bench`` to the main app."""
+    app.command("bench")(bench)
+
+
+@handle_errors
+def bench(
+    model: Annotated[str, typer.Option("--model", help="Model spec: clues, or affectgpt:<checkpoint>.")],
+    datasets: Annotated[
+        str, typer.Option("--datasets", help="Comma-separated dataset ids, e.g. mer2023,cmumosi.")
+    ],
+    root: Annotated[Path, typer.Option("--root", help="Folder with the official *-process dataset folders.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Run folder (resumed, or only re-scored, when it exists).")
+    ],
+    extractor: Annotated[
+        str, typer.Option(help="Label extractor: lexicon (offline), hf:ID, openai:URL#MODEL, cache:IDENTITY.")
+    ] = "lexicon",
+    decoding: Annotated[
+        str, typer.Option(help="LLM extractor decoding: deterministic or paper.")
+    ] = "deterministic",
+    limit: Annotated[
+        int | None, typer.Option(help="Only the first N samples per dataset (smoke runs).")
+    ] = None,
+    assets: AssetsOption = None,
+) -> None:
+    """Run a model on every test sample (resumable), extract labels, score with both protocols, and
+    write results.json, samples.jsonl, report.md and one bar chart per dataset."""
+    from ovmer.assets import load_wheel_maps
+    from ovmer.bench.runner import run_bench
+    from ovmer.llm.run import build_extractor
+
+    maps = load_wheel_maps(assets)
+    label_extractor = build_extractor(extractor, decoding=decoding, assets=assets)
+    ids = [d.strip() for d in datasets.split(",") if d.strip()]
+    with Progress(
+        TextColumn("[bold]{task.description}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+    ) as progress:
+        bars: dict[str, TaskID] = {}
+
+        def hook(dataset: str, stage: str, done: int, total: int) -> None:
+            key = f"{dataset} {stage}"
+            if key not in bars:
+                bars[key] = progress.add_task(key, total=total)
+            progress.update(bars[key], completed=done)
+
+        result = run_bench(
+            model,
+            ids,
+            root,
+            out,
+            label_extractor,
+            maps,
+            command=shlex.join(
+                [
+                    "ovmer",
+                    "bench",
+                    "--model",
+                    model,
+                    "--datasets",
+                    datasets,
+                    "--root",
+                    str(root),
+                    "--out",
+                    str(out),
+                    "--extractor",
+                    extractor,
+                    "--decoding",
+                    decoding,
+                ]
+                + (["--limit", str(limit)] if limit else [])
+            ),
+            progress=hook,
+            limit=limit,
+        )
+    for run in result.datasets.values():
+        scores = ", ".join(f"{p} {s.main * 100:.2f}" for p, s in run.scores.items()) or "not scored"
+        console.print(f"{run.dataset.id}: {scores} ({run.answered}/{run.samples} answered)")
+        for protocol, error in run.errors.items():
+            err_console.print(f"[yellow]{run.dataset.id} {protocol}:[/] {error}", highlight=False)
+    console.print(f"report: {result.out / 'report.md'}")

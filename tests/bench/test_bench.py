@@ -1,0 +1,182 @@
+"""``ovmer bench`` end to end on a tiny dataset tree built in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ovmer.bench.models import load_model
+from ovmer.cli.main import app
+from ovmer.errors import OvmerError
+
+pytest.importorskip("mediapipe")
+pytest.importorskip("opensmile")
+DEMO = Path(__file__).resolve().parents[2] / "src" / "ovmer" / "clues" / "demo" / "demo_clip.mp4"
+
+
+def _labels(path: Path, split: str, corpus: dict[str, dict[str, object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **{split: np.array(corpus, dtype=object)})
+
+
+@pytest.fixture
+def tree(tmp_path: Path, reference: Path) -> Path:
+    """MER2023 with 2 samples (one clip missing) and CMU-MOSI with 2 samples, official layout."""
+    root = tmp_path / "data"
+    mer = root / "mer2023-dataset-process"
+    _labels(
+        mer / "label-6way.npz",
+        "test1_corpus",
+        {"m_happy": {"emo": "happy", "val": 2.0}, "m_lost": {"emo": "sad", "val": -1.0}},
+    )
+    (mer / "video").mkdir()
+    shutil.copy(DEMO, mer / "video" / "m_happy.mp4")
+    (mer / "transcription-engchi-polish.csv").write_text(
+        "name,chinese,english\nm_happy,x,I am so happy to see you again!\nm_lost,y,Where is it?\n",
+        encoding="utf-8",
+    )
+    mosi = root / "cmumosi-process"
+    _labels(
+        mosi / "label.npz", "test_corpus", {"s_pos": {"emo": 0, "val": 2.2}, "s_ref": {"emo": 0, "val": -1.4}}
+    )
+    (mosi / "subvideo").mkdir()
+    shutil.copy(DEMO, mosi / "subvideo" / "s_pos.mp4")
+    shutil.copy(reference / "media" / "sample_00000000.mp4", mosi / "subvideo" / "s_ref.mp4")
+    (mosi / "transcription-engchi-polish.csv").write_text(
+        "name,chinese,english\ns_pos,x,This is wonderful news.\ns_ref,y,I hate this terrible awful day.\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+@pytest.mark.slow
+def test_bench_end_to_end_resume_and_rescore(tree: Path, tmp_path: Path, wheel_dir: Path) -> None:
+    out = tmp_path / "run"
+    args = [
+        "bench",
+        "--model",
+        "clues",
+        "--datasets",
+        "mer2023,cmumosi",
+        "--root",
+        str(tree),
+        "--out",
+        str(out),
+        "--assets",
+        str(wheel_dir),
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    mer = results["datasets"]["mer2023"]
+    assert mer["answered"] == 1 and list(mer["inference_failures"]) == ["m_lost"]
+    assert "paper" in mer["errors"] and "no prediction" in mer["errors"]["paper"]  # upstream: all or nothing
+    assert mer["scores"]["clean"]["score"] == pytest.approx(50.0)  # happy hit, the missing sad sample empty
+    mosi = results["datasets"]["cmumosi"]
+    assert set(mosi["scores"]) == {"paper", "clean"}
+    assert mosi["inferred_now"] == 2
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert [s["name"] for s in samples] == ["m_happy", "m_lost", "s_pos", "s_ref"]
+    happy = samples[0]
+    assert "happy" in happy["ov_labels"] and happy["text"].startswith("In the video, the person smiles")
+    assert samples[2]["sentiment"] == "positive" and samples[3]["sentiment"] == "negative"
+    assert mosi["scores"]["paper"]["score"] == pytest.approx(100.0)
+    report = (out / "report.md").read_text()
+    assert "| MER2023 (test1) | hit rate | – | 50.00 | 1/2 |" in report
+    assert "| **mean** | | 100.00 (1 of 2) | 75.00 | | |" in report
+    assert "ovmer bench --model clues --datasets mer2023,cmumosi" in report
+    assert (out / "charts" / "mer2023.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "charts" / "cmumosi.png").is_file()
+    assert (out / "cmumosi" / "official" / "clues.npz").is_file()
+    assert (out / "cmumosi" / "official" / "clues-openset-sentiment.npz").is_file()
+
+    # Rerun: nothing is inferred again except the sample that failed; the scores are the same.
+    answers_before = (out / "cmumosi" / "answers.jsonl").read_text()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    again = json.loads((out / "results.json").read_text())
+    assert again["datasets"]["cmumosi"]["inferred_now"] == 0
+    assert again["datasets"]["cmumosi"]["scores"] == mosi["scores"]
+    assert (out / "cmumosi" / "answers.jsonl").read_text() == answers_before
+
+
+def test_interrupted_inference_resumes(tree: Path, tmp_path: Path, wheel_dir: Path) -> None:
+    """A torn last line (the process was killed while writing) is ignored and that sample redone."""
+    from ovmer.assets import load_wheel_maps
+    from ovmer.bench.runner import run_bench
+    from ovmer.llm.lexicon import LexiconExtractor
+
+    out = tmp_path / "run"
+    (out / "cmumosi").mkdir(parents=True)
+    answers = out / "cmumosi" / "answers.jsonl"
+    answers.write_text(
+        json.dumps(
+            {"name": "s_pos", "text": "The character's emotional state is happy.", "model": "clues:v1"}
+        )
+        + '\n{"name": "s_ref", "te',
+        encoding="utf-8",
+    )
+    maps = load_wheel_maps(wheel_dir)
+    result = run_bench("clues", ["cmumosi"], tree, out, LexiconExtractor(maps), maps)
+    run = result.datasets["cmumosi"]
+    assert run.inferred_now == 1 and run.answered == 2
+    records = [json.loads(x) for x in (out / "cmumosi" / "predictions.jsonl").read_text().splitlines()]
+    assert records[0]["ov_labels"] == "[happy]"
+
+
+def test_run_folder_of_another_model_is_refused(tree: Path, tmp_path: Path, wheel_dir: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps({"model": "affectgpt:x", "extractor": {}}))
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--model",
+            "clues",
+            "--datasets",
+            "cmumosi",
+            "--root",
+            str(tree),
+            "--out",
+            str(out),
+            "--assets",
+            str(wheel_dir),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "use another --out folder" in result.output
+
+
+def test_model_specs() -> None:
+    assert load_model("clues").identity == "clues:v1"
+    with pytest.raises(OvmerError, match="AffectGPT inference"):
+        load_model("affectgpt:/ckpt/checkpoint_000050.pth")
+    with pytest.raises(OvmerError, match="unknown model spec"):
+        load_model("gpt4v")
+
+
+def test_missing_dataset_folder_is_named(tmp_path: Path, wheel_dir: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            "--model",
+            "clues",
+            "--datasets",
+            "meld",
+            "--root",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "r"),
+            "--assets",
+            str(wheel_dir),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "meld-process/label.npz" in result.output
