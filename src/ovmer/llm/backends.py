@@ -116,9 +116,14 @@ class HFChatBackend:
         self.sampling = sampling
         self.batch_size = max(1, batch_size)
         source = str(model)
+        import transformers
+
+        # transformers renamed ``torch_dtype`` to ``dtype`` in 4.56; "auto" keeps a 7B model in bf16.
+        major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+        dtype_key = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-            self.model = AutoModelForCausalLM.from_pretrained(source, revision=revision, dtype=dtype)
+            self.model = AutoModelForCausalLM.from_pretrained(source, revision=revision, **{dtype_key: dtype})
         except (OSError, ValueError) as exc:
             raise BackendError(
                 f"cannot load the extractor model {source!r} ({exc}). Give a local folder with config, "
