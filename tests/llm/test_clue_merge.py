@@ -24,7 +24,9 @@ def test_describe_with_llm_merge(tiny_model_dir: Path) -> None:
 
     backend = HFChatBackend(tiny_model_dir, FAST, device="cpu")
     rules_only = describe_with_clues(DEMO, subtitle="I am so happy!", transcribe_speech=False)
-    merged = describe_with_clues(DEMO, subtitle="I am so happy!", transcribe_speech=False, llm=LLMExtractor(backend))
+    merged = describe_with_clues(
+        DEMO, subtitle="I am so happy!", transcribe_speech=False, llm=LLMExtractor(backend)
+    )
     clue = rules_only.description
     assert merged.clues["llm"]["clue_description"] == clue
     [raw_merge] = backend.generate([MERGE_CLUE_SUBTITLE.render(CLUE=clue, SUBTITLE="I am so happy!")])
