@@ -188,3 +188,39 @@ def test_merge_needs_subtitles(tmp_path: Path, wheel_dir: Path) -> None:
         tmp_path / "o.jsonl",
     )
     assert code == 2 and "--subtitles" in output
+
+
+def test_bench_with_an_llm_extractor(tiny_model_dir: Path, tmp_path: Path, wheel_dir: Path) -> None:
+    """``ovmer bench`` with an LLM extractor: answers already in the run folder, so only A + B run."""
+    from ovmer.assets import load_wheel_maps
+    from ovmer.bench.runner import run_bench
+    from ovmer.llm.backends import HFChatBackend
+    from ovmer.llm.extractor import LLMExtractor
+    from ovmer.llm.settings import SamplingSettings
+
+    root = tmp_path / "data" / "cmumosi-process"
+    root.mkdir(parents=True)
+    corpus = {"a": {"emo": 0, "val": 1.0}, "b": {"emo": 0, "val": -2.0}}
+    np.savez_compressed(root / "label.npz", test_corpus=np.array(corpus, dtype=object))
+    out = tmp_path / "run"
+    (out / "cmumosi").mkdir(parents=True)
+    lines = [
+        json.dumps({"name": n, "text": f"The character's emotional state is {e}."})
+        for n, e in (("a", "happy"), ("b", "sad"))
+    ]
+    (out / "cmumosi" / "answers.jsonl").write_text("\n".join(lines) + "\n")
+    backend = HFChatBackend(tiny_model_dir, SamplingSettings(max_tokens=6), device="cpu")
+    extractor = LLMExtractor(backend)
+    maps = load_wheel_maps(wheel_dir)
+    result = run_bench("clues", ["cmumosi"], tmp_path / "data", out, extractor, maps)
+    run = result.datasets["cmumosi"]
+    assert run.inferred_now == 0 and run.answered == 2
+    records = [json.loads(x) for x in (out / "cmumosi" / "predictions.jsonl").read_text().splitlines()]
+    assert all(isinstance(r["ov_labels"], str) and isinstance(r["sentiment"], str) for r in records)
+    # Step A for both answers; step B once per distinct step-A reply (identical prompts are sent once).
+    assert extractor.backend_calls == 2 + len({r["ov_labels"] for r in records})
+    saved = json.loads((out / "run.json").read_text())
+    assert saved["extractor"]["extractor"] == backend.identity
+    score = run.scores["clean"]
+    assert sum(score.details["prediction_counts"].values()) == 2
+    assert 0.0 <= score.main <= 1.0
