@@ -112,6 +112,14 @@ def test_clip_without_face_or_words(tmp_path: Path) -> None:
     assert "No face is visible" in result.description and "No clear emotional cue" in result.description
 
 
+def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_text("not a video")
+    result = CliRunner().invoke(app, ["describe", str(bad), "--engine", "clues"])
+    assert result.exit_code == 2
+    assert "bad.mp4: cannot open as audio/video" in result.output
+
+
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["describe", str(tmp_path / "nope.mp4"), "--engine", "clues"])
     assert result.exit_code == 2

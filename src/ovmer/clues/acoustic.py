@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from ovmer.errors import OvmerError
+
 SAMPLE_RATE = 16000
 LONG_PAUSE_S = 0.5
 
@@ -32,7 +34,10 @@ def _category(value: float, low: float, high: float, names: tuple[str, str, str]
 
 def smile_functionals(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> dict[str, float]:
     """The 88 eGeMAPS v02 functionals of a mono signal ``(T,)``."""
-    import opensmile
+    try:
+        import opensmile
+    except ImportError as exc:
+        raise OvmerError("acoustic cues need openSMILE: pip install 'ovmer[clues]'") from exc
 
     smile = opensmile.Smile(
         feature_set=opensmile.FeatureSet.eGeMAPSv02, feature_level=opensmile.FeatureLevel.Functionals

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from ovmer.errors import OvmerError
+
 THRESHOLDS = {
     "smile_mouth_width": 0.58,
     "smile_corner_lift": -0.005,
@@ -97,7 +99,10 @@ def detect_landmarks(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
 
 
 def _detect_landmarks(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
-    import mediapipe as mp
+    try:
+        import mediapipe as mp
+    except ImportError as exc:
+        raise OvmerError("facial cues need MediaPipe: pip install 'ovmer[media]'") from exc
 
     results: list[np.ndarray | None] = []
     with mp.solutions.face_mesh.FaceMesh(

@@ -23,8 +23,16 @@ class VideoFrames:
     duration_s: float
 
 
+def _av():  # type: ignore[no-untyped-def]
+    try:
+        import av
+    except ImportError as exc:
+        raise InputFormatError("decoding media needs PyAV: pip install 'ovmer[media]'") from exc
+    return av
+
+
 def _open(path: Path):  # type: ignore[no-untyped-def]
-    import av
+    av = _av()
 
     if not Path(path).is_file():
         raise InputFormatError(f"{path}: media file not found")
@@ -76,8 +84,7 @@ def read_audio(path: Path, sample_rate: int = 16000) -> np.ndarray:
 
     Returns an empty array when the file has no audio.
     """
-    import av
-
+    av = _av()
     container = _open(path)
     with container:
         if not container.streams.audio:
