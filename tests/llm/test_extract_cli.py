@@ -224,3 +224,29 @@ def test_bench_with_an_llm_extractor(tiny_model_dir: Path, tmp_path: Path, wheel
     score = run.scores["clean"]
     assert sum(score.details["prediction_counts"].values()) == 2
     assert 0.0 <= score.main <= 1.0
+
+
+@pytest.mark.network
+def test_openai_backend_through_the_cli(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """``--backend openai:URL#MODEL`` in completions mode against the real local server."""
+    from ovmer.llm.backends import HFChatBackend
+    from ovmer.llm.settings import SamplingSettings
+
+    from .openai_server import ServerState, serve
+
+    local = HFChatBackend(tiny_model_dir, SamplingSettings(max_tokens=12), device="cpu")
+    source = tmp_path / "answers.jsonl"
+    write_jsonl([PredictionRecord(name=f"s{i}", text=f"answer {i}") for i in range(3)], source)
+    state = ServerState(local)
+    with serve(state) as url:
+        code, output = invoke(
+            "extract", "--task", "ovlabels", "--backend", f"openai:{url}#tiny", "--http-mode", "completions",
+            "--batch-size", "2", "--max-tokens", "12", "--in", source, "--out", tmp_path / "out.jsonl",
+        )  # fmt: skip
+    assert code == 0, output
+    assert state.requests == 2  # 3 prompts in batches of 2
+    assert state.bodies[0]["prompt"][0].startswith("<|im_start|>system\nYou are Qwen")
+    labels = read_predictions(tmp_path / "out.jsonl").field_map("ov_labels")
+    assert set(labels) == {"s0", "s1", "s2"}
+    meta = json.loads((tmp_path / "out.jsonl.extraction.json").read_text())
+    assert meta["extractor"] == f"openai:{url}#tiny"
