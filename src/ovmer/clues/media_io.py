@@ -27,7 +27,9 @@ def _av():  # type: ignore[no-untyped-def]
     try:
         import av
     except ImportError as exc:
-        raise InputFormatError("decoding media needs PyAV: pip install 'ovmer[media]' (or 'ovmer[clues]')") from exc
+        raise InputFormatError(
+            "decoding media needs PyAV: pip install 'ovmer[media]' (or 'ovmer[clues]')"
+        ) from exc
     return av
 
 
