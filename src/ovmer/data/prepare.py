@@ -272,6 +272,16 @@ def _check_settings(out: Path, config: PrepareConfig, dataset: str) -> None:
     write_json_atomic(settings_file, settings)
 
 
+def _remove_stale_temporaries(out: Path) -> None:
+    # A killed run (SIGKILL, power loss) can leave atomic-write temporaries behind; they are never
+    # mistaken for results (a sample counts as done only through its meta file) but waste space.
+    for sub in ("frames", "openface_face", "audio", "meta", "."):
+        folder = out / sub
+        if folder.is_dir():
+            for leftover in folder.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+
+
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     with atomic_open(path) as handle:
         for record in records:
@@ -313,6 +323,7 @@ def prepare_dataset(
     for sample in samples:
         _safe_name(sample.name)
     _check_settings(out, config, dataset)
+    _remove_stale_temporaries(out)
     started = time.perf_counter()
     summary = PrepareSummary(total=len(samples))
     todo = [s for s in samples if not is_done(out, s.name)]
