@@ -199,13 +199,11 @@ def check_samples(
                     )
                 )
             else:
+                fallback = (
+                    "the video's audio track will be used" if video_problem is None else "no video either"
+                )
                 found.append(
-                    Problem(
-                        WARNING,
-                        "audio_missing",
-                        "wav not found; the video's audio track will be used",
-                        path=_s(sample.audio),
-                    )
+                    Problem(WARNING, "audio_missing", f"wav not found; {fallback}", path=_s(sample.audio))
                 )
         elif video_problem is None and deep and not video_has_audio:
             found.append(Problem(ERROR, "no_audio", "the video has no audio track", path=_s(sample.video)))

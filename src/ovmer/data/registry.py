@@ -12,6 +12,7 @@ relative paths in it are resolved against the CSV file's folder.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -230,11 +231,24 @@ def manifest_samples(csv_path: str | os.PathLike[str]) -> list[Sample]:
     if not path.is_file():
         raise InputFormatError(f"manifest {path} not found")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
     except UnicodeDecodeError as exc:
         raise InputFormatError(f"{path}: not valid UTF-8 at byte {exc.start}; re-save it as UTF-8") from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, csv.Error) as exc:
         raise InputFormatError(f"{path}: cannot read CSV ({exc})") from exc
+    if not rows:
+        raise InputFormatError(
+            f"{path}: the manifest is empty; it needs a header name,video[,audio,subtitle,labels]"
+        )
+    header = [h.strip() for h in rows[0]]
+    for line, fields in enumerate(rows[1:], start=2):
+        if len(fields) != len(header):
+            raise InputFormatError(
+                f"{path}: line {line} has {len(fields)} fields but the header has {len(header)}; "
+                'quote cells that contain commas ("a, b")'
+            )
+    frame = pd.DataFrame(rows[1:], columns=header, dtype=str)
     missing = [c for c in ("name", "video") if c not in frame.columns]
     if missing:
         raise InputFormatError(
