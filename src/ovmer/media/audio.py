@@ -6,6 +6,7 @@ starts 0, 3336, 6673, 10010, 13346, 16683, 20020, 23356.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from fractions import Fraction
@@ -69,6 +70,7 @@ def read_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     return waveform, rate
 
 
+@functools.lru_cache(maxsize=8)
 def _sinc_kernel(orig: int, new: int, width_zeros: int = 6, rolloff: float = 0.99) -> tuple[np.ndarray, int]:
     # torchaudio's default "sinc_interp_hann" kernel (lowpass_filter_width 6, rolloff 0.99), computed
     # in float64. Rows: the `new` output phases; columns: input taps.
@@ -95,13 +97,16 @@ def resample(waveform: np.ndarray, orig_rate: int, new_rate: int = SAMPLE_RATE) 
     gcd = math.gcd(orig_rate, new_rate)
     orig, new = orig_rate // gcd, new_rate // gcd
     kernel, width = _sinc_kernel(orig, new)
+    # torchaudio builds the kernel in float64 and convolves in the waveform's dtype (float32 here).
+    kernel32 = kernel.astype(np.float32)
     length = waveform.shape[-1]
-    padded = np.pad(waveform.astype(np.float64), ((0, 0), (width, width + orig)))
+    padded = np.pad(waveform.astype(np.float32, copy=False), ((0, 0), (width, width + orig)))
     taps = kernel.shape[1]
-    windows = np.lib.stride_tricks.sliding_window_view(padded, taps, axis=1)[:, ::orig]  # [C, F, taps]
-    out = np.einsum("cft,nt->cfn", windows, kernel).reshape(waveform.shape[0], -1)
+    # Strided conv as one BLAS matmul; the copy makes the window view contiguous (BLAS needs it).
+    windows = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(padded, taps, axis=1)[:, ::orig])
+    out = np.matmul(windows, kernel32.T).reshape(waveform.shape[0], -1)  # [C, F·new]
     target = math.ceil(new * length / orig)
-    return out[:, :target].astype(np.float32)
+    return np.ascontiguousarray(out[:, :target], dtype=np.float32)
 
 
 def to_model_channels(waveform: np.ndarray) -> np.ndarray:
@@ -118,8 +123,13 @@ def load_audio(path: str | os.PathLike[str], rate: int = SAMPLE_RATE) -> np.ndar
     returned, because the audio encoder reads channel 0 only (spec §5.2 step 1).
     """
     waveform, orig = read_audio(path)
-    waveform = to_model_channels(resample(waveform, orig, rate))
-    return np.ascontiguousarray(waveform[0])
+    return model_audio(waveform, orig, rate)
+
+
+def model_audio(waveform: np.ndarray, orig_rate: int, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """``[channels, samples]`` at ``orig_rate`` → mono float32 ``[samples]`` at ``rate`` (see :func:`load_audio`)."""
+    mono = to_model_channels(resample(waveform, orig_rate, rate))
+    return np.ascontiguousarray(mono[0])
 
 
 def clip_starts(num_samples: int, rate: int = SAMPLE_RATE, n_clips: int = NUM_CLIPS) -> list[int]:

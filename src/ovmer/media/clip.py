@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ovmer.errors import MediaError
-from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio
-from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_sampled_frames, resize_frames
+from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio, model_audio
+from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_clip, resize_frames
 from ovmer.media.faces import DEFAULT_CROP_SIZE, MODEL_FACE_SIZE, FaceDetector, faces_for_model
 
 
@@ -80,7 +80,8 @@ def load_clip_inputs(
         MediaError: unreadable video, no audio anywhere, empty face file… (naming the file).
     """
     video = Path(video)
-    sampled, indices, info = read_sampled_frames(video, n_frames, threads=threads)
+    clip = read_clip(video, n_frames, with_audio=audio is None, threads=threads)
+    sampled, indices, info = clip.frames, clip.indices, clip.info
     frames = resize_frames(sampled, MODEL_FACE_SIZE)
     if face_file is not None:
         face_path = Path(face_file)
@@ -103,7 +104,12 @@ def load_clip_inputs(
         faces = faces_for_model(face_crops, n_frames, source=str(video))
     if audio is None and not info.has_audio:
         raise MediaError(f"{video}: the video has no audio track and no separate audio file was given")
-    waveform = load_audio(audio if audio is not None else video)
+    if audio is not None:
+        waveform = load_audio(audio)
+    elif clip.audio is not None:
+        waveform = model_audio(clip.audio, clip.audio_rate)
+    else:
+        raise MediaError(f"{video}: the audio track has no samples")
     if subtitle is None and asr:
         from ovmer.media.asr import transcribe
 

@@ -219,3 +219,89 @@ def resize_frames(frames: np.ndarray, size: int = 224) -> np.ndarray:
     import cv2
 
     return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) for f in frames])
+
+
+@dataclass
+class DecodedClip:
+    """Result of :func:`read_clip`: sampled frames and (optionally) the whole audio track."""
+
+    frames: np.ndarray  # uint8 RGB [n, H, W, 3] at the coded resolution
+    indices: list[int]  # sampled frame numbers (spec §4.1 rule)
+    info: VideoInfo
+    audio: np.ndarray | None  # float32 [channels, samples] at ``audio_rate``; None without an audio track
+    audio_rate: int
+
+
+def read_clip(
+    path: str | os.PathLike[str], n: int = DEFAULT_NUM_FRAMES, *, with_audio: bool = True, threads: int = 0
+) -> DecodedClip:
+    """Open a clip once: count frames, sample, decode the needed frames and the audio track.
+
+    Why one pass: opening and demuxing a file three times (probe, frames, audio) cost more than the
+    face detector on short clips. The container is demuxed once; video packets are kept (compressed,
+    small) so the frame count is known before decoding, then decoded up to the last sampled frame;
+    audio packets are decoded as they arrive. Truncated files fall back to
+    :func:`read_sampled_frames`, which re-applies the rule to the frames that really decode.
+
+    Raises:
+        MediaError: missing/empty/corrupt file, no video stream, or zero frames.
+    """
+    import av
+
+    path = Path(path)
+    video_packets = []
+    chunks: list[np.ndarray] = []
+    with _open(path) as container:
+        if not container.streams.video:
+            raise MediaError(f"{path}: no video stream (audio-only or not a video)")
+        vstream = container.streams.video[0]
+        vstream.thread_type = "AUTO"
+        vstream.codec_context.thread_count = threads
+        astream = container.streams.audio[0] if (with_audio and container.streams.audio) else None
+        converter = av.AudioResampler(format="fltp") if astream is not None else None
+        streams = [vstream] if astream is None else [vstream, astream]
+        try:
+            for packet in container.demux(*streams):
+                if packet.stream.type == "video":
+                    if packet.size > 0:
+                        video_packets.append(packet)
+                elif converter is not None:
+                    for frame in packet.decode():
+                        chunks.extend(c.to_ndarray() for c in converter.resample(frame))
+            if converter is not None:
+                chunks.extend(c.to_ndarray() for c in converter.resample(None))
+        except av.error.FFmpegError as exc:
+            if not video_packets:
+                raise MediaError(f"{path}: cannot read video packets ({exc})") from exc
+        info = VideoInfo(
+            path=path,
+            num_frames=len(video_packets),
+            width=int(vstream.codec_context.width),
+            height=int(vstream.codec_context.height),
+            fps=float(vstream.average_rate) if vstream.average_rate else 0.0,
+            duration_s=float(container.duration / 1_000_000) if container.duration else 0.0,
+            has_audio=bool(container.streams.audio),
+        )
+        if info.num_frames == 0:
+            raise MediaError(f"{path}: the video stream has 0 frames")
+        indices = sample_frame_indices(info.num_frames, n)
+        wanted = sorted(set(indices))
+        decoded: dict[int, np.ndarray] = {}
+        position = 0
+        try:
+            for packet in [*video_packets, None]:
+                for frame in vstream.decode(packet):
+                    if position in wanted:
+                        decoded[position] = frame.to_ndarray(format="rgb24")
+                    position += 1
+                if position > wanted[-1]:
+                    break
+        except av.error.FFmpegError:
+            pass
+    audio_rate = int(astream.codec_context.sample_rate or 0) if astream is not None else 0
+    audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False) if chunks else None
+    if len(decoded) < len(wanted):  # index promised more frames than decode: slow, exact path
+        frames, indices, info = read_sampled_frames(path, n, threads=threads)
+        info = VideoInfo(**{**info.__dict__, "has_audio": astream is not None or info.has_audio})
+        return DecodedClip(frames, indices, info, audio, audio_rate)
+    return DecodedClip(np.stack([decoded[i] for i in indices]), indices, info, audio, audio_rate)
