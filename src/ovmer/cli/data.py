@@ -24,6 +24,8 @@ from ovmer.cli.common import console, err_console, handle_errors
 EXIT_CHECK_FAILED = 1
 #: ``ovmer prepare`` finished but some samples failed (listed in CACHE/errors.jsonl).
 EXIT_SOME_FAILED = 3
+#: Interrupted with Ctrl-C (the shell convention 128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 data_app = typer.Typer(
     help="Dataset registry: list, describe, check and export MER-UniBench / MER2025 / CSV datasets.",

@@ -268,7 +268,12 @@ _WORKER: _Worker | None = None
 
 def _init_worker(config: PrepareConfig) -> None:
     global _WORKER  # per-process state in a worker process, set once by the pool initializer
+    import signal
+
     import cv2
+
+    # Ctrl-C goes to the whole process group: let the parent stop the pool and keep what is done.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     cv2.setNumThreads(1)
     _WORKER = _Worker(config, threads=1)
@@ -403,13 +408,17 @@ def prepare_dataset(
                     pending.add(pool.submit(_run_in_worker, sample, os.fspath(out)))
                     if len(pending) >= 2 * workers:
                         break
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        record(*future.result())
-                        next_sample = next(queue, None)
-                        if next_sample is not None:
-                            pending.add(pool.submit(_run_in_worker, next_sample, os.fspath(out)))
+                try:
+                    while pending:
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in finished:
+                            record(*future.result())
+                            next_sample = next(queue, None)
+                            if next_sample is not None:
+                                pending.add(pool.submit(_run_in_worker, next_sample, os.fspath(out)))
+                except KeyboardInterrupt:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
     finally:
         write_manifest(out, samples)
         summary.seconds = time.perf_counter() - started
