@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import shutil
 import statistics
@@ -70,22 +71,27 @@ def synth_720p(source: Path, target: Path, seconds: int = 10, fps: int = 25) -> 
     return target
 
 
-def floor_times(clip: Path, repeat: int) -> list[float]:
-    """Times to decode just the sampled frames (one thread), ``repeat`` runs."""
+def floor_times(clip: Path, repeat: int) -> tuple[list[float], list[float]]:
+    """(wall, CPU) seconds to decode just the sampled frames (one thread), ``repeat`` runs."""
     indices = sample_frame_indices(probe_video(clip).num_frames)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         decode_frames_at(clip, indices, threads=1)
-        times.append(time.perf_counter() - start)
-    return times
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+    return wall, cpu
 
 
-def prepare_seconds(clip: Path, copies: int, work: Path, workers: int, tag: str) -> tuple[float, float]:
-    """(seconds per clip for the whole run, median seconds between results) with ``workers``.
+def prepare_seconds(
+    clip: Path, copies: int, work: Path, workers: int, tag: str
+) -> tuple[float, float, float]:
+    """(wall s per clip for the whole run, median wall s between results, median CPU s per clip).
 
-    The median gap between finished clips is the steady-state cost per clip: robust to pool start-up
-    and to the occasional pre-emption on a shared machine.
+    The median gap between finished clips is the steady-state cost per clip, robust to pool start-up.
+    The CPU seconds are measured inside whichever process prepared the clip (``timings.cpu_s`` in
+    its meta file): they do not grow when other jobs compete for the CPUs, and equal CPU per clip
+    with 1 and N workers means the workers add no overhead, i.e. linear speed-up on idle cores.
     """
     folder = work / f"{tag}-{workers}"
     folder.mkdir()
@@ -105,8 +111,12 @@ def prepare_seconds(clip: Path, copies: int, work: Path, workers: int, tag: str)
     if summary.failed:
         raise SystemExit(f"prepare failed: {summary.errors[:2]}")
     steady = statistics.median(b - a for a, b in itertools.pairwise(stamps))
+    cpu = statistics.median(
+        json.loads(p.read_text(encoding="utf-8"))["timings"]["cpu_s"]
+        for p in (folder / "cache" / "meta").glob("*.json")
+    )
     shutil.rmtree(folder)
-    return total / copies, steady
+    return total / copies, steady, cpu
 
 
 def main() -> None:
@@ -133,24 +143,35 @@ def main() -> None:
         clips = {"demo 720x404 3.5 s": real, "synth 1280x720 10 s": synth_720p(real, work / "synth720p.mp4")}
         all_cpus = os.sched_getaffinity(0)
         print("\none core (process pinned to one CPU, one FFmpeg thread)")
-        print("(medians; floor runs before and after the prepare run are pooled)")
-        print(f"{'clip':<22}{'floor s':>10}{'prepare s':>11}{'ratio':>8}{'clips/s':>9}")
+        print("(medians; floor runs before and after the prepare run are pooled; CPU = process CPU time)")
+        print(
+            f"{'clip':<22}{'floor wall':>11}{'prep wall':>10}{'ratio':>7}"
+            f"{'floor CPU':>11}{'prep CPU':>10}{'ratio':>7}{'clips/s CPU':>13}"
+        )
         os.sched_setaffinity(0, {min(all_cpus)})
         for label, clip in clips.items():
             copies = args.copies if "demo" in label else max(args.copies // 3, 5)
-            before = floor_times(clip, args.repeat)
-            _, per_clip = prepare_seconds(clip, copies, work, 1, label.split()[0] + "1core")
-            floor = statistics.median(before + floor_times(clip, args.repeat))
-            print(f"{label:<22}{floor:>10.3f}{per_clip:>11.3f}{per_clip / floor:>8.2f}{1 / per_clip:>9.1f}")
+            wall_a, cpu_a = floor_times(clip, args.repeat)
+            _, per_clip, cpu_clip = prepare_seconds(clip, copies, work, 1, label.split()[0] + "1core")
+            wall_b, cpu_b = floor_times(clip, args.repeat)
+            floor, floor_cpu = statistics.median(wall_a + wall_b), statistics.median(cpu_a + cpu_b)
+            print(
+                f"{label:<22}{floor:>11.3f}{per_clip:>10.3f}{per_clip / floor:>7.2f}"
+                f"{floor_cpu:>11.3f}{cpu_clip:>10.3f}{cpu_clip / floor_cpu:>7.2f}{1 / cpu_clip:>13.1f}"
+            )
         os.sched_setaffinity(0, all_cpus)
         print(f"\nworkers (demo clip × {args.copies}; all CPUs; run time incl. pool start / steady state)")
-        base_total, base_steady = prepare_seconds(real, args.copies, work, 1, "scale")
-        print(f"  workers=1: {1 / base_total:6.1f} clips/s run, {1 / base_steady:6.1f} clips/s steady")
+        base_total, base_steady, base_cpu = prepare_seconds(real, args.copies, work, 1, "scale")
+        print(
+            f"  workers=1: {1 / base_total:6.1f} clips/s run, {1 / base_steady:6.1f} clips/s steady, "
+            f"{base_cpu * 1000:5.0f} ms CPU/clip"
+        )
         for workers in sorted({2, args.workers} - {1}):
-            total, steady = prepare_seconds(real, args.copies, work, workers, "scale")
+            total, steady, cpu = prepare_seconds(real, args.copies, work, workers, "scale")
             print(
-                f"  workers={workers}: {1 / total:6.1f} clips/s run, {1 / steady:6.1f} clips/s steady "
-                f"(speed-up {base_total / total:.2f}x run, {base_steady / steady:.2f}x steady)"
+                f"  workers={workers}: {1 / total:6.1f} clips/s run, {1 / steady:6.1f} clips/s steady, "
+                f"{cpu * 1000:5.0f} ms CPU/clip (wall speed-up {base_total / total:.2f}x run, "
+                f"{base_steady / steady:.2f}x steady; CPU-bound efficiency {base_cpu / cpu:.2f})"
             )
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 

@@ -164,6 +164,7 @@ class _Worker:
         timings: dict[str, float] = {}
         sizes: dict[str, int] = {}
         stage = "video"
+        cpu_start, wall_start = time.process_time(), time.perf_counter()
         try:
             start = time.perf_counter()
             if sample.video is None:
@@ -231,6 +232,9 @@ class _Worker:
                 subtitle_source = "asr"
                 timings["asr_s"] = time.perf_counter() - start
 
+            # CPU seconds of this process for the sample: robust to other load on a shared machine.
+            timings["cpu_s"] = time.process_time() - cpu_start
+            timings["total_s"] = time.perf_counter() - wall_start
             meta = {
                 "name": name,
                 "split": sample.split,

@@ -128,6 +128,10 @@ def load_audio(path: str | os.PathLike[str], rate: int = SAMPLE_RATE) -> np.ndar
 
 def model_audio(waveform: np.ndarray, orig_rate: int, rate: int = SAMPLE_RATE) -> np.ndarray:
     """``[channels, samples]`` at ``orig_rate`` → mono float32 ``[samples]`` at ``rate`` (see :func:`load_audio`)."""
+    if waveform.shape[0] == 2:
+        # Resampling is linear, so averaging first gives the same result (to float rounding) as
+        # upstream's resample-then-average, at half the cost.
+        waveform = to_model_channels(waveform)
     mono = to_model_channels(resample(waveform, orig_rate, rate))
     return np.ascontiguousarray(mono[0])
 

@@ -260,6 +260,7 @@ def read_clip(
         astream = container.streams.audio[0] if (with_audio and container.streams.audio) else None
         converter = av.AudioResampler(format="fltp") if astream is not None else None
         streams = [vstream] if astream is None else [vstream, astream]
+        converted_any = False
         try:
             for packet in container.demux(*streams):
                 if packet.stream.type == "video":
@@ -267,8 +268,12 @@ def read_clip(
                         video_packets.append(packet)
                 elif converter is not None:
                     for frame in packet.decode():
-                        chunks.extend(c.to_ndarray() for c in converter.resample(frame))
-            if converter is not None:
+                        if frame.format.name == "fltp":  # AAC's native output: no conversion needed
+                            chunks.append(frame.to_ndarray())
+                        else:
+                            converted_any = True
+                            chunks.extend(c.to_ndarray() for c in converter.resample(frame))
+            if converter is not None and converted_any:
                 chunks.extend(c.to_ndarray() for c in converter.resample(None))
         except av.error.FFmpegError as exc:
             if not video_packets:
