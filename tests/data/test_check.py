@@ -149,3 +149,18 @@ def test_cli_check_unknown_dataset_is_misuse(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "check", str(tmp_path), "--dataset", "nope"])
     assert result.exit_code == 2
     assert "unknown dataset" in result.output
+
+
+def test_require_faces_makes_missing_faces_errors(tmp_path: Path, media: dict[str, Path]) -> None:
+    tree = build_tree(tmp_path, "ovmerd", clip=media["clip"], wav=media["wav"], faces=False)
+    assert check_dataset(tmp_path, "ovmerd", deep=False).counts() == {
+        "count": 1,
+        "face_missing": 3,
+        "subtitle_empty": 1,
+    }
+    strict = check_dataset(tmp_path, "ovmerd", deep=False, require_faces=True)
+    missing = [p for p in strict.errors if p.kind == "face_missing"]
+    assert [p.sample for p in missing] == tree.test_names
+    assert missing[0].path is not None and missing[0].path.endswith(
+        f"openface_face/{tree.test_names[0]}/{tree.test_names[0]}.npy"
+    )

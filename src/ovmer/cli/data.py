@@ -109,6 +109,13 @@ def check_command(
         bool, typer.Option("--quick", help="Only check that files exist and are non-empty (no decoding).")
     ] = False,
     show: Annotated[int, typer.Option("--show", help="List at most this many problems.")] = 50,
+    require_faces: Annotated[
+        bool,
+        typer.Option(
+            "--require-faces",
+            help="A missing official OpenFace array is an error (fidelity runs of the face model).",
+        ),
+    ] = False,
 ) -> None:
     """Verify a local copy: media, labels, subtitles, counts. Exit 1 when errors are found."""
     from ovmer.atomic import write_json_atomic
@@ -121,6 +128,7 @@ def check_command(
             dataset,
             split,
             deep=not quick,
+            require_faces=require_faces,
             progress=lambda n: progress.advance(task, n),
             on_total=lambda total: progress.update(task, total=total),
         )

@@ -62,7 +62,7 @@ KINDS: dict[str, str] = {
     "audio_missing": "no wav for a sample (prepare falls back to the video's audio track)",
     "audio_unreadable": "a wav/audio file is empty or cannot be decoded",
     "no_audio": "no wav and the video has no audio track",
-    "face_missing": "no official face array (prepare detects faces instead)",
+    "face_missing": "no official face array (prepare detects faces; an error with --require-faces)",
     "face_invalid": "a face array is unreadable, empty (N = 0) or not uint8 [N, h, w, 3]",
     "media_without_label": "a video in the dataset folder has no label in any split",
 }
@@ -178,9 +178,14 @@ def check_samples(
     samples: list[Sample],
     *,
     deep: bool = True,
+    require_faces: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> list[Problem]:
-    """Per-sample media checks (``deep`` opens every file with PyAV; otherwise existence/size only)."""
+    """Per-sample media checks (``deep`` opens every file with PyAV; otherwise existence/size only).
+
+    ``require_faces`` makes a missing official face array an error (fidelity evaluation of the face
+    model needs OpenFace's crops, spec datasets.md §2.1) instead of a warning.
+    """
     problems: list[Problem] = []
     for sample in samples:
         found: list[Problem] = []
@@ -215,7 +220,7 @@ def check_samples(
             else:
                 found.append(
                     Problem(
-                        WARNING,
+                        ERROR if require_faces else WARNING,
                         "face_missing",
                         "official face array not found; prepare will detect faces",
                         path=_s(sample.face),
@@ -269,6 +274,7 @@ def check_dataset(
     split: str = "test",
     *,
     deep: bool = True,
+    require_faces: bool = False,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> CheckReport:
@@ -281,7 +287,9 @@ def check_dataset(
         report = CheckReport(dataset_id, os.fspath(root) if root else "", "all", len(samples), None)
         if on_total is not None:
             on_total(len(samples))
-        report.problems.extend(check_samples(samples, deep=deep, progress=progress))
+        report.problems.extend(
+            check_samples(samples, deep=deep, require_faces=require_faces, progress=progress)
+        )
         return report
     if root is None:
         raise DatasetError(f"{dataset_id}: a dataset root folder is needed")
@@ -310,7 +318,7 @@ def check_dataset(
     report.problems.extend(_subtitle_problems(folder, dataset, samples))
     if on_total is not None:
         on_total(len(samples))
-    report.problems.extend(check_samples(samples, deep=deep, progress=progress))
+    report.problems.extend(check_samples(samples, deep=deep, require_faces=require_faces, progress=progress))
     if dataset.face_layout == "flat":
         # MER-UniBench folders hold the media of every split; a video whose name is in no split is
         # suspicious (renamed or stray file). The MER2025 release holds far more clips than any one

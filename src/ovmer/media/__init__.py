@@ -7,12 +7,20 @@ Heavy dependencies (PyAV, OpenCV, MediaPipe) come with ``pip install 'ovmer[medi
 
 from ovmer.media.audio import SAMPLE_RATE, audio_clips, clip_starts, load_audio, read_audio, resample
 from ovmer.media.clip import ClipInputs, load_clip_inputs
-from ovmer.media.decode import VideoInfo, probe_video, read_sampled_frames, sample_frame_indices
+from ovmer.media.decode import (
+    DecodedClip,
+    VideoInfo,
+    probe_video,
+    read_clip,
+    read_sampled_frames,
+    sample_frame_indices,
+)
 from ovmer.media.faces import FaceDetector, FaceTrack, faces_for_model
 
 __all__ = [
     "SAMPLE_RATE",
     "ClipInputs",
+    "DecodedClip",
     "FaceDetector",
     "FaceTrack",
     "VideoInfo",
@@ -23,6 +31,7 @@ __all__ = [
     "load_clip_inputs",
     "probe_video",
     "read_audio",
+    "read_clip",
     "read_sampled_frames",
     "resample",
     "sample_frame_indices",
