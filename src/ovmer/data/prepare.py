@@ -156,7 +156,7 @@ class _Worker:
 
     def run(self, sample: Sample, out: Path) -> dict[str, Any]:
         from ovmer.media.audio import audio_clips, load_audio, model_audio
-        from ovmer.media.decode import read_clip, resize_frames
+        from ovmer.media.decode import read_clip
         from ovmer.media.faces import faces_for_model
 
         config = self.config
@@ -201,7 +201,7 @@ class _Worker:
             frames_rel = None
             if config.save_frames:
                 frames_rel = f"frames/{name}.npy"
-                sizes[frames_rel] = _save_npy(out / frames_rel, resize_frames(sampled, 224))
+                sizes[frames_rel] = _save_npy(out / frames_rel, clip.model_frames)
 
             stage = "audio"
             start = time.perf_counter()

@@ -10,8 +10,8 @@ import numpy as np
 
 from ovmer.errors import MediaError
 from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio, model_audio
-from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_clip, resize_frames
-from ovmer.media.faces import DEFAULT_CROP_SIZE, MODEL_FACE_SIZE, FaceDetector, faces_for_model
+from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_clip
+from ovmer.media.faces import DEFAULT_CROP_SIZE, FaceDetector, faces_for_model
 
 
 @dataclass
@@ -82,7 +82,7 @@ def load_clip_inputs(
     video = Path(video)
     clip = read_clip(video, n_frames, with_audio=audio is None, threads=threads)
     sampled, indices, info = clip.frames, clip.indices, clip.info
-    frames = resize_frames(sampled, MODEL_FACE_SIZE)
+    frames = clip.model_frames
     if face_file is not None:
         face_path = Path(face_file)
         try:

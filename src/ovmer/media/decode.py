@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,8 +34,39 @@ class VideoInfo:
     fps: float  # average frame rate (0.0 when unknown)
     duration_s: float  # container duration in seconds (0.0 when unknown)
     has_audio: bool
-    # Display-rotation metadata (phone videos) is ignored on purpose: decord, which produced the
-    # training inputs, decodes the coded picture as stored.
+    # width/height are the coded size; frames are returned upright (display rotation applied, as
+    # decord does), so a portrait phone video recorded sideways comes out portrait.
+
+
+#: Frame-model input size (spec affectgpt-model §4.1).
+MODEL_FRAME_SIZE = 224
+
+
+def clockwise_rotation(frame: Any) -> int:
+    """Display rotation of a decoded frame, clockwise degrees in {0, 90, 180, 270}.
+
+    PyAV reports the display matrix as a counter-clockwise angle; players (and decord, which
+    transposes rotated streams before scaling) show the picture turned by its negative.
+    """
+    ccw = round(float(getattr(frame, "rotation", 0) or 0))
+    return (-ccw) % 360 if ccw % 90 == 0 else 0
+
+
+def _upright(image: np.ndarray, clockwise: int) -> np.ndarray:
+    return image if clockwise == 0 else np.ascontiguousarray(np.rot90(image, k=-(clockwise // 90)))
+
+
+def convert_frame(frame: Any, model_size: int = MODEL_FRAME_SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """A decoded frame → (full-resolution RGB ``[H, W, 3]``, model RGB ``[size, size, 3]``), upright.
+
+    The model copy is scaled by swscale straight from the decoder's pixel format with bilinear
+    filtering — what decord's ``scale=224:224`` filter does (FFmpeg 4's default scale flags are
+    bilinear) — rather than resizing the RGB copy, so it stays as close to upstream as possible.
+    """
+    clockwise = clockwise_rotation(frame)
+    full = _upright(frame.to_ndarray(format="rgb24"), clockwise)
+    small = frame.reformat(width=model_size, height=model_size, format="rgb24", interpolation="BILINEAR")
+    return full, _upright(small.to_ndarray(), clockwise)
 
 
 def sample_frame_indices(num_frames: int, n: int = DEFAULT_NUM_FRAMES) -> list[int]:
@@ -113,11 +145,12 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
 
 def decode_frames_at(
     path: str | os.PathLike[str], indices: Sequence[int], *, threads: int = 0
-) -> tuple[list[np.ndarray], int]:
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
     """Decode the frames at ``indices`` (0-based, decode order) in one forward pass.
 
-    Returns ``(frames, decoded)``: one uint8 RGB array ``[H, W, 3]`` per *distinct* requested index,
-    in ascending index order, and how many frames were decoded before stopping. Decoding stops after
+    Returns ``(frames, decoded)``: per *distinct* requested index, in ascending order, the pair from
+    :func:`convert_frame` (full-resolution RGB, 224×224 RGB, both upright), and how many frames were
+    decoded before stopping. Decoding stops after
     the last requested index. ``threads=0`` lets FFmpeg choose; use 1 inside worker processes so that
     several workers do not oversubscribe the cores.
 
@@ -132,7 +165,7 @@ def decode_frames_at(
     if not wanted:
         return [], 0
     last = wanted[-1]
-    out: list[np.ndarray] = []
+    out: list[tuple[np.ndarray, np.ndarray]] = []
     position = 0
     with _open(path) as container:
         if not container.streams.video:
@@ -145,7 +178,7 @@ def decode_frames_at(
         try:
             for frame in container.decode(stream):
                 if position == next_index:
-                    out.append(frame.to_ndarray(format="rgb24"))
+                    out.append(convert_frame(frame))
                     next_index = next(target, -1)
                     if next_index < 0:
                         position += 1
@@ -184,37 +217,46 @@ def read_sampled_frames(
 ) -> tuple[np.ndarray, list[int], VideoInfo]:
     """Sample ``n`` frames with the upstream rule and return them at full resolution.
 
-    Returns ``(frames, indices, info)``: ``frames`` is uint8 RGB ``[n, H, W, 3]`` (repeated indices
-    give repeated frames, as upstream), ``indices`` the sampled frame numbers and ``info`` the probe.
-    When the container index promises more frames than can be decoded (truncated files), the rule is
-    re-applied to the number of frames that actually decode, and that number is reported in ``info``.
+    Returns ``(frames, indices, info)``: ``frames`` is uint8 RGB ``[n, H, W, 3]``, upright (repeated
+    indices give repeated frames, as upstream), ``indices`` the sampled frame numbers and ``info`` the
+    probe. When the container index promises more frames than can be decoded (truncated files), the
+    rule is re-applied to the number of frames that actually decode, and that number is in ``info``.
 
     Raises:
         MediaError: missing/empty/corrupt file, no video stream, or zero decodable frames.
     """
+    full, _, indices, info = _sample_pairs(path, n, threads)
+    return full, indices, info
+
+
+def _sample_pairs(
+    path: str | os.PathLike[str], n: int, threads: int
+) -> tuple[np.ndarray, np.ndarray, list[int], VideoInfo]:
     path = Path(path)
     info = probe_video(path)
     if info.num_frames == 0:
         raise MediaError(f"{path}: the video stream has 0 frames")
     indices = sample_frame_indices(info.num_frames, n)
     try:
-        frames, _ = decode_frames_at(path, indices, threads=threads)
+        pairs, _ = decode_frames_at(path, indices, threads=threads)
     except MediaError:
         decodable = count_decodable_frames(path, threads=threads)
         if decodable == 0:
             raise MediaError(f"{path}: no frame of the video stream can be decoded") from None
         info = VideoInfo(**{**info.__dict__, "num_frames": decodable})
         indices = sample_frame_indices(decodable, n)
-        frames, _ = decode_frames_at(path, indices, threads=threads)
-    by_index = dict(zip(sorted(set(indices)), frames, strict=True))
-    return np.stack([by_index[i] for i in indices]), indices, info
+        pairs, _ = decode_frames_at(path, indices, threads=threads)
+    by_index = dict(zip(sorted(set(indices)), pairs, strict=True))
+    full = np.stack([by_index[i][0] for i in indices])
+    small = np.stack([by_index[i][1] for i in indices])
+    return full, small, indices, info
 
 
 def resize_frames(frames: np.ndarray, size: int = 224) -> np.ndarray:
-    """Resize ``[T, H, W, 3]`` uint8 frames straight to ``size × size`` (aspect not kept, spec §4.1).
+    """Resize ``[T, H, W, 3]`` uint8 RGB frames straight to ``size × size`` (aspect not kept, §4.1).
 
-    Uses OpenCV bilinear interpolation; upstream's decord uses FFmpeg's scaler, so values differ
-    slightly (the spec allows a tolerance).
+    OpenCV bilinear on RGB, for frames from elsewhere; :func:`read_clip` gives ``model_frames``
+    scaled by swscale from the decoder's YUV output, closer to decord.
     """
     import cv2
 
@@ -225,7 +267,8 @@ def resize_frames(frames: np.ndarray, size: int = 224) -> np.ndarray:
 class DecodedClip:
     """Result of :func:`read_clip`: sampled frames and (optionally) the whole audio track."""
 
-    frames: np.ndarray  # uint8 RGB [n, H, W, 3] at the coded resolution
+    frames: np.ndarray  # uint8 RGB [n, H, W, 3], full resolution, upright (for face detection)
+    model_frames: np.ndarray  # uint8 RGB [n, 224, 224, 3]: the frame model's input (spec §4.1)
     indices: list[int]  # sampled frame numbers (spec §4.1 rule)
     info: VideoInfo
     audio: np.ndarray | None  # float32 [channels, samples] at ``audio_rate``; None without an audio track
@@ -291,13 +334,13 @@ def read_clip(
             raise MediaError(f"{path}: the video stream has 0 frames")
         indices = sample_frame_indices(info.num_frames, n)
         wanted = sorted(set(indices))
-        decoded: dict[int, np.ndarray] = {}
+        decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         position = 0
         try:
             for packet in [*video_packets, None]:
                 for frame in vstream.decode(packet):
                     if position in wanted:
-                        decoded[position] = frame.to_ndarray(format="rgb24")
+                        decoded[position] = convert_frame(frame)
                     position += 1
                 if position > wanted[-1]:
                     break
@@ -306,7 +349,9 @@ def read_clip(
     audio_rate = int(astream.codec_context.sample_rate or 0) if astream is not None else 0
     audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False) if chunks else None
     if len(decoded) < len(wanted):  # index promised more frames than decode: slow, exact path
-        frames, indices, info = read_sampled_frames(path, n, threads=threads)
+        full, small, indices, info = _sample_pairs(path, n, threads)
         info = VideoInfo(**{**info.__dict__, "has_audio": astream is not None or info.has_audio})
-        return DecodedClip(frames, indices, info, audio, audio_rate)
-    return DecodedClip(np.stack([decoded[i] for i in indices]), indices, info, audio, audio_rate)
+        return DecodedClip(full, small, indices, info, audio, audio_rate)
+    full = np.stack([decoded[i][0] for i in indices])
+    small = np.stack([decoded[i][1] for i in indices])
+    return DecodedClip(full, small, indices, info, audio, audio_rate)
