@@ -25,7 +25,17 @@ def test_parquet_round_trip(tmp_path: Path, media: dict[str, Path]) -> None:
     result = runner.invoke(app, ["data", "export", str(tmp_path / "root"), "-d", "cmumosi", "-o", str(out)])
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
-    assert list(frame.columns) == ["dataset", "split", "name", "video", "audio", "face", "subtitle", "label"]
+    assert list(frame.columns) == [
+        "dataset",
+        "split",
+        "name",
+        "video",
+        "audio",
+        "face",
+        "subtitle",
+        "label",
+        "description",
+    ]
     assert frame["name"].tolist() == tree.test_names
     assert frame["label"].tolist() == [tree.labels[n] for n in tree.test_names]
     assert all(Path(v).is_file() for v in frame["video"])

@@ -144,3 +144,16 @@ def test_manifest_not_utf8(tmp_path: Path) -> None:
     path.write_bytes("name,video,subtitle\na,x.mp4,你好\n".encode("gbk"))
     with pytest.raises(InputFormatError, match="not valid UTF-8"):
         manifest_samples(path)
+
+
+def test_descriptions_of_ov_sets(tmp_path: Path, media: dict[str, Path]) -> None:
+    tree = build_tree(tmp_path, "mercaptionplus", clip=media["clip"], wav=media["wav"])
+    assert all(s.description is None for s in load_samples(tmp_path, "mercaptionplus"))
+    path = tree.folder / "track3_train_mercaptionplus.csv"
+    rows = [f'{n},"In the text, the caption reads: {n}."' for n in tree.test_names]
+    path.write_text("name,reason\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    samples = load_samples(tmp_path, "mercaptionplus")
+    assert samples[0].description == f"In the text, the caption reads: {tree.test_names[0]}."
+    path.write_text(f"name,reason\n{tree.test_names[0]},\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match=f"{tree.test_names[0]}.*empty description"):
+        load_samples(tmp_path, "mercaptionplus")

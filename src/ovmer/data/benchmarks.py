@@ -51,6 +51,8 @@ class BenchmarkDataset:
     names_file: str | None = None
     # Training-only sets are listed but not scored on MER-UniBench.
     scored: bool = True
+    # ``name, reason`` descriptions (MER2025 track 3 files, spec datasets.md §2.4), read when present.
+    description_file: str | None = None
 
     @property
     def subtitle_language(self) -> str:
@@ -212,6 +214,7 @@ BENCHMARKS: dict[str, BenchmarkDataset] = {
             subtitle_column="english",
             main_metric="ovmer_m_avg",
             face_layout="nested",
+            description_file="track3_train_ovmerd.csv",
         ),
         BenchmarkDataset(
             "mer2025ov",
@@ -241,6 +244,7 @@ BENCHMARKS: dict[str, BenchmarkDataset] = {
             subtitle_column="english",
             face_layout="nested",
             scored=False,
+            description_file="track3_train_mercaptionplus.csv",
         ),
     ]
 }

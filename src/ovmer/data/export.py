@@ -2,7 +2,7 @@
 
 Why: downstream tools (training loaders, notebooks, ``datasets``) should not need ovmer's readers or
 pickle (spec ``datasets.md`` §3.1, §9). Columns: ``dataset, split, name, video, audio, face, subtitle,
-label`` (paths absolute; ``label`` is a string for discrete/OV sets, a float for sentiment sets).
+label, description`` (paths absolute; ``label`` is a string for discrete/OV sets, a float for sentiment sets).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ FORMATS = ("parquet", "jsonl", "hf")
 def samples_frame(samples: Sequence[Sample], dataset: str) -> pd.DataFrame:
     """One row per sample, in order."""
     rows = [{"dataset": dataset, **s.to_record()} for s in samples]
-    columns = ["dataset", "split", "name", "video", "audio", "face", "subtitle", "label"]
+    columns = ["dataset", "split", "name", "video", "audio", "face", "subtitle", "label", "description"]
     return pd.DataFrame(rows, columns=columns)
 
 

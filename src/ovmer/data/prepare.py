@@ -239,6 +239,7 @@ class _Worker:
                 "name": name,
                 "split": sample.split,
                 "label": sample.label,
+                "description": sample.description,
                 "subtitle": subtitle,
                 "subtitle_source": subtitle_source,
                 "video": os.fspath(sample.video),

@@ -40,6 +40,7 @@ class Sample:
     subtitle: str | None  # in the benchmark's language; None when the dataset has no subtitles
     label: Any  # str (discrete / OV list joined with ", "), float (valence) or None (unlabelled)
     split: str
+    description: str | None = None  # free-text clue description (OV-MERD, MER-Caption+), when available
 
     def to_record(self) -> dict[str, Any]:
         """A JSON-friendly dict (paths as strings) for manifests."""
@@ -149,6 +150,33 @@ def read_subtitles(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
     }
 
 
+def read_descriptions(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
+    """``name → description`` from the dataset's ``track3_*.csv`` when the file exists (spec §2.4).
+
+    Raises:
+        InputFormatError: unreadable file, missing columns, or an empty description (upstream does
+        not guard against NaN here; ovmer rejects it, naming the sample).
+    """
+    if dataset.description_file is None:
+        return {}
+    path = folder / dataset.description_file
+    if not path.is_file():
+        return {}
+    try:
+        frame = pd.read_csv(path, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise InputFormatError(f"{path}: cannot read CSV ({exc})") from exc
+    for column in ("name", "reason"):
+        if column not in frame.columns:
+            raise InputFormatError(f"{path}: missing column {column!r} (found {list(frame.columns)})")
+    descriptions: dict[str, str] = {}
+    for name, reason in zip(frame["name"], frame["reason"], strict=True):
+        if pd.isna(reason) or not str(reason).strip():
+            raise InputFormatError(f"{path}: sample {name!r} has an empty description; fix or remove the row")
+        descriptions[str(name)] = str(reason)
+    return descriptions
+
+
 def _names_without_labels(folder: Path, dataset: BenchmarkDataset) -> list[str]:
     # MER2025 Track 2: the candidate list is public, the labels are not (spec datasets.md §2.5).
     assert dataset.names_file is not None
@@ -194,6 +222,7 @@ def benchmark_samples(
         if require_subtitles:
             raise
         subtitles, has_subtitles = {}, False
+    descriptions = read_descriptions(folder, dataset)
     return [
         Sample(
             name=name,
@@ -203,6 +232,7 @@ def benchmark_samples(
             subtitle=subtitles.get(name, "") if has_subtitles else None,
             label=label,
             split=split,
+            description=descriptions.get(name),
         )
         for name, label in labels.items()
     ]
