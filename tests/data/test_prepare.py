@@ -178,3 +178,53 @@ def test_killed_run_leaves_no_half_written_file(tmp_path: Path) -> None:
     summary = prepare_dataset(load_samples(None, f"csv:{manifest}"), cache)
     assert summary.skipped == len(finished) and summary.done == 16 - len(finished) and summary.ok
     assert not list(cache.rglob(".*.tmp"))
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """Pool workers of ``parent`` (spawned children running spawn_main, not the resource tracker)."""
+    pids = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in map(int, children):
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if "spawn_main" in cmdline and "resource_tracker" not in cmdline:
+                pids.append(child)
+    return pids
+
+
+@pytest.mark.slow
+def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
+    if not Path(f"/proc/{os.getpid()}/task").is_dir():
+        pytest.skip("needs Linux /proc to find the worker processes")
+    write_clip(tmp_path / "k.mp4", seconds=1, width=320, height=240)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,video\n" + "".join(f"k{i},k.mp4\n" for i in range(16)), encoding="utf-8")
+    cache = tmp_path / "cache"
+    command = [
+        sys.executable,
+        "-m",
+        "ovmer",
+        "prepare",
+        str(tmp_path),
+        "-d",
+        f"csv:{manifest}",
+        "-o",
+        str(cache),
+    ]
+    process = subprocess.Popen([*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    killed = False
+    while time.monotonic() < deadline and process.poll() is None:
+        workers = _worker_pids(process.pid)
+        if workers and len(list((cache / "meta").glob("*.json"))) >= 2:
+            os.kill(workers[0], signal.SIGKILL)  # what a segfault in native code looks like to the pool
+            killed = True
+            break
+        time.sleep(0.05)
+    output, _ = process.communicate(timeout=120)
+    assert killed, "the run finished before a worker could be killed"
+    assert process.returncode == 0, output.decode(errors="replace")[-2000:]
+    assert len(list((cache / "meta").glob("*.json"))) == 16

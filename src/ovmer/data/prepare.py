@@ -22,8 +22,10 @@ import json
 import os
 import time
 import traceback
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -401,33 +403,89 @@ def prepare_dataset(
                 if worker._detector is not None:
                     worker._detector.close()
         else:
-            with ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(config,),
-            ) as pool:
-                pending: set[Future[Any]] = set()
-                queue = iter(todo)
-                for sample in queue:
-                    pending.add(pool.submit(_run_in_worker, sample, os.fspath(out)))
-                    if len(pending) >= 2 * workers:
-                        break
-                try:
-                    while pending:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            record(*future.result())
-                            next_sample = next(queue, None)
-                            if next_sample is not None:
-                                pending.add(pool.submit(_run_in_worker, next_sample, os.fspath(out)))
-                except KeyboardInterrupt:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+            _run_pool(todo, out, config, workers, record)
     finally:
         write_manifest(out, samples)
         summary.seconds = time.perf_counter() - started
     return summary
+
+
+#: A sample in flight when a worker process dies is retried this many times before it is recorded as
+#: failed (the pool cannot tell which in-flight sample killed it).
+CRASH_RETRIES = 1
+
+
+def _run_pool(
+    todo: Sequence[Sample],
+    out: Path,
+    config: PrepareConfig,
+    workers: int,
+    record: Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None],
+) -> None:
+    """Prepare ``todo`` in ``workers`` spawned processes, surviving native crashes.
+
+    A crash in native code (FFmpeg, MediaPipe) kills a worker and breaks the whole pool; the samples
+    in flight are then retried in a fresh pool, and one that keeps crashing is recorded as failed, so
+    the run still goes on.
+    """
+    queue = deque(todo)
+    crashes: Counter[str] = Counter()
+    while queue:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(config,),
+        ) as pool:
+            try:
+                _drain(pool, queue, crashes, out, workers, record)
+            except KeyboardInterrupt:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+
+def _drain(
+    pool: ProcessPoolExecutor,
+    queue: deque[Sample],
+    crashes: Counter[str],
+    out: Path,
+    workers: int,
+    record: Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None],
+) -> None:
+    """Run ``queue`` through one pool until it is empty or the pool breaks (then return)."""
+    pending: dict[Future[Any], Sample] = {}
+    broken = False
+    while True:
+        while queue and len(pending) < 2 * workers and not broken:
+            sample = queue.popleft()
+            pending[pool.submit(_run_in_worker, sample, os.fspath(out))] = sample
+        if not pending:
+            return
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            sample = pending.pop(future)
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                broken = True
+                crashes[sample.name] += 1
+                if crashes[sample.name] > CRASH_RETRIES:
+                    record(sample.name, None, _crash_record(sample))
+                else:
+                    queue.appendleft(sample)
+                continue
+            record(*result)
+
+
+def _crash_record(sample: Sample) -> dict[str, Any]:
+    return {
+        "name": sample.name,
+        "video": None if sample.video is None else os.fspath(sample.video),
+        "stage": "worker",
+        "error": "WorkerCrash",
+        "message": "the worker process died (a crash in native decoding/detection code) while preparing "
+        "this sample, also on retry; try it alone with --workers 1 to see the crash",
+    }
 
 
 def write_manifest(out: Path, samples: Sequence[Sample]) -> int:
