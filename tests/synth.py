@@ -9,8 +9,10 @@ from __future__ import annotations
 import fractions
 from pathlib import Path
 
-import av
 import numpy as np
+import pytest
+
+av = pytest.importorskip("av", reason="synthesizing media needs the [media] extra (PyAV)")
 
 
 def grey(i: int) -> int:

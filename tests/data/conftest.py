@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.synth import write_clip, write_wav
-
-pytest.importorskip("av", reason="dataset tests synthesize media with PyAV ([media] extra)")
-
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    pytest.importorskip("av", reason="dataset tests synthesize media with PyAV ([media] extra)")
+    from tests.synth import write_clip, write_wav
+
     folder = tmp_path_factory.mktemp("media")
     tone = 0.2 * np.sin(2 * np.pi * 300 * np.arange(16_000) / 16_000)
     return {

@@ -6,10 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.synth import write_clip
-
-pytest.importorskip("av", reason="media tests need the [media] extra (PyAV)")
-
 
 @pytest.fixture(scope="session")
 def real_clip(reference: Path) -> Path:
@@ -30,4 +26,7 @@ def real_wav(reference: Path) -> Path:
 @pytest.fixture(scope="session")
 def grey_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1 s, 25 fps, 64×48, stereo 44.1 kHz AAC; frame i is grey(i)."""
+    pytest.importorskip("av", reason="media tests need the [media] extra (PyAV)")
+    from tests.synth import write_clip
+
     return write_clip(tmp_path_factory.mktemp("clips") / "grey.mp4")

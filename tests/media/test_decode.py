@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -17,6 +16,8 @@ from ovmer.media.decode import (
     sample_frame_indices,
 )
 from tests.synth import grey, write_clip
+
+av = pytest.importorskip("av", reason="media tests need the [media] extra (PyAV)")
 
 
 def _greys(frames: np.ndarray) -> list[float]:
