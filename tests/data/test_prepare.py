@@ -228,3 +228,26 @@ def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
     assert killed, "the run finished before a worker could be killed"
     assert process.returncode == 0, output.decode(errors="replace")[-2000:]
     assert len(list((cache / "meta").glob("*.json"))) == 16
+
+
+@pytest.mark.parametrize("dataset_id", ["iemocap", "meld", "ovmerdplus"])
+def test_prepare_official_layouts_without_faces(
+    tmp_path: Path, media: dict[str, Path], dataset_id: str
+) -> None:
+    tree = build_tree(
+        tmp_path / "root",
+        dataset_id,
+        clip=media["clip"],
+        wav=media["wav"],
+        avi_clip=media["avi"],
+        faces=False,
+    )
+    summary = prepare_dataset(
+        load_samples(tmp_path / "root", dataset_id), tmp_path / "cache", dataset=dataset_id
+    )
+    assert summary.ok and summary.done == len(tree.test_names)
+    for name in tree.test_names:
+        prepared = load_prepared(tmp_path / "cache", name)
+        assert prepared.meta["face_source"] == "detected"  # no official arrays: detector + fallback
+        assert prepared.meta["audio_source"].endswith(f"{name}.wav")
+        assert prepared.label == tree.labels[name] and prepared.subtitle == tree.subtitles[name]
