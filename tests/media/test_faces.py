@@ -95,3 +95,27 @@ def test_load_clip_inputs_needs_audio(tmp_path: Path) -> None:
     clip = write_clip(tmp_path / "mute.mp4", audio=False)
     with pytest.raises(MediaError, match="no audio track"):
         load_clip_inputs(clip)
+
+
+def test_tilted_face_is_levelled_like_openface(real_clip: Path, detector: FaceDetector) -> None:
+    import cv2
+
+    frame = read_sampled_frames(real_clip)[0][0]
+    height, width = frame.shape[:2]
+    tilted = cv2.warpAffine(
+        frame, cv2.getRotationMatrix2D((width * 0.64, height * 0.4), 25, 1.0), (width, height)
+    )
+    detection, _ = detector.detect(tilted)
+    assert detection is not None and detection.right_eye is not None and detection.left_eye is not None
+    before = np.degrees(
+        np.arctan2(
+            detection.left_eye[1] - detection.right_eye[1], detection.left_eye[0] - detection.right_eye[0]
+        )
+    )
+    crop_rgb = cv2.cvtColor(cv2.resize(detector.crop(tilted, detection), (448, 448)), cv2.COLOR_BGR2RGB)
+    again, _ = detector.detect(crop_rgb)
+    assert again is not None and again.right_eye is not None and again.left_eye is not None
+    after = np.degrees(
+        np.arctan2(again.left_eye[1] - again.right_eye[1], again.left_eye[0] - again.right_eye[0])
+    )
+    assert abs(before) > 15 and abs(after) < 6  # eyes level after alignment
