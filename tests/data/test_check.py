@@ -85,6 +85,19 @@ def test_every_problem_is_named(full_mer2023: Tree, media: dict[str, Path]) -> N
     assert corrupt.path is not None and corrupt.path.endswith(f"{names[2]}.mp4")
 
 
+def test_parallel_check_finds_the_same_problems(full_mer2023: Tree) -> None:
+    folder, names = full_mer2023.folder, full_mer2023.test_names
+    (folder / "video" / f"{names[300]}.mp4").unlink()
+    np.save(folder / "openface_face" / f"{names[5]}.npy", np.zeros((0, 16, 16, 3), np.uint8))
+    serial = check_dataset(folder, "mer2023")
+    parallel = check_dataset(folder, "mer2023", workers=2)
+    assert parallel.problems == serial.problems
+    assert {(p.kind, p.sample) for p in parallel.errors} == {
+        ("video_missing", names[300]),
+        ("face_invalid", names[5]),
+    }
+
+
 def test_count_and_subtitle_file_problems(tmp_path: Path, media: dict[str, Path]) -> None:
     tree = build_tree(tmp_path, "sims", clip=media["clip"], wav=media["wav"])
     transcript = tree.folder / "transcription-engchi-polish.csv"

@@ -116,6 +116,7 @@ def check_command(
             help="A missing official OpenFace array is an error (fidelity runs of the face model).",
         ),
     ] = False,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Processes for the media checks.")] = 1,
 ) -> None:
     """Verify a local copy: media, labels, subtitles, counts. Exit 1 when errors are found."""
     from ovmer.atomic import write_json_atomic
@@ -129,6 +130,7 @@ def check_command(
             split,
             deep=not quick,
             require_faces=require_faces,
+            workers=workers,
             progress=lambda n: progress.advance(task, n),
             on_total=lambda total: progress.update(task, total=total),
         )

@@ -234,6 +234,39 @@ def check_samples(
     return problems
 
 
+def _check_chunk(samples: list[Sample], deep: bool, require_faces: bool) -> list[Problem]:
+    return check_samples(samples, deep=deep, require_faces=require_faces)
+
+
+def check_samples_parallel(
+    samples: list[Sample],
+    *,
+    workers: int,
+    deep: bool = True,
+    require_faces: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> list[Problem]:
+    """:func:`check_samples` over ``workers`` processes (chunks of 64 samples), in sample order.
+
+    Why: a deep check opens every file (~10 ms per sample), about 45 s for CMU-MOSEI on one core.
+    """
+    if workers <= 1 or len(samples) < 128:
+        return check_samples(samples, deep=deep, require_faces=require_faces, progress=progress)
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    chunks = [samples[i : i + 64] for i in range(0, len(samples), 64)]
+    results: dict[int, list[Problem]] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(_check_chunk, chunk, deep, require_faces): i for i, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            index = futures[future]
+            results[index] = future.result()
+            if progress is not None:
+                progress(len(chunks[index]))
+    return [problem for i in range(len(chunks)) for problem in results[i]]
+
+
 def _subtitle_problems(folder: Path, dataset: BenchmarkDataset, samples: list[Sample]) -> list[Problem]:
     if dataset.subtitle_file is None:
         return []
@@ -275,6 +308,7 @@ def check_dataset(
     *,
     deep: bool = True,
     require_faces: bool = False,
+    workers: int = 1,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> CheckReport:
@@ -288,7 +322,9 @@ def check_dataset(
         if on_total is not None:
             on_total(len(samples))
         report.problems.extend(
-            check_samples(samples, deep=deep, require_faces=require_faces, progress=progress)
+            check_samples_parallel(
+                samples, workers=workers, deep=deep, require_faces=require_faces, progress=progress
+            )
         )
         return report
     if root is None:
@@ -318,7 +354,11 @@ def check_dataset(
     report.problems.extend(_subtitle_problems(folder, dataset, samples))
     if on_total is not None:
         on_total(len(samples))
-    report.problems.extend(check_samples(samples, deep=deep, require_faces=require_faces, progress=progress))
+    report.problems.extend(
+        check_samples_parallel(
+            samples, workers=workers, deep=deep, require_faces=require_faces, progress=progress
+        )
+    )
     if dataset.face_layout == "flat":
         # MER-UniBench folders hold the media of every split; a video whose name is in no split is
         # suspicious (renamed or stray file). The MER2025 release holds far more clips than any one
