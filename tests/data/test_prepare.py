@@ -201,7 +201,7 @@ def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
         pytest.skip("needs Linux /proc to find the worker processes")
     write_clip(tmp_path / "k.mp4", seconds=1, width=320, height=240)
     manifest = tmp_path / "m.csv"
-    manifest.write_text("name,video\n" + "".join(f"k{i},k.mp4\n" for i in range(16)), encoding="utf-8")
+    manifest.write_text("name,video\n" + "".join(f"k{i},k.mp4\n" for i in range(10)), encoding="utf-8")
     cache = tmp_path / "cache"
     command = [
         sys.executable,
@@ -219,7 +219,7 @@ def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
     killed = False
     while time.monotonic() < deadline and process.poll() is None:
         workers = _worker_pids(process.pid)
-        if workers and len(list((cache / "meta").glob("*.json"))) >= 2:
+        if workers and len(list((cache / "meta").glob("*.json"))) >= 1:
             os.kill(workers[0], signal.SIGKILL)  # what a segfault in native code looks like to the pool
             killed = True
             break
@@ -227,7 +227,7 @@ def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
     output, _ = process.communicate(timeout=120)
     assert killed, "the run finished before a worker could be killed"
     assert process.returncode == 0, output.decode(errors="replace")[-2000:]
-    assert len(list((cache / "meta").glob("*.json"))) == 16
+    assert len(list((cache / "meta").glob("*.json"))) == 10
 
 
 @pytest.mark.parametrize("dataset_id", ["iemocap", "meld", "ovmerdplus"])
