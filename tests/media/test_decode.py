@@ -187,3 +187,18 @@ def test_model_frames_are_scaled_from_the_decoder_output(real_clip: Path) -> Non
     assert clip.audio is not None and clip.audio.shape[0] == 2 and clip.audio_rate == 44_100
     frames, indices, _ = read_sampled_frames(real_clip)
     assert indices == clip.indices and np.array_equal(frames, clip.frames)
+
+
+def test_damaged_audio_packets_do_not_cut_the_video(tmp_path: Path) -> None:
+    clip = write_clip(tmp_path / "ok.mp4", seconds=2, width=64, height=48)
+    data = bytearray(clip.read_bytes())
+    with av.open(str(clip)) as container:
+        audio_packets = [(p.pos, p.size) for p in container.demux(container.streams.audio[0]) if p.size > 0]
+    rng = np.random.default_rng(0)
+    for position, size in audio_packets[5:40]:
+        data[position : position + size] = rng.bytes(size)
+    damaged = tmp_path / "damaged_audio.mp4"
+    damaged.write_bytes(bytes(data))
+    decoded = read_clip(damaged)
+    assert decoded.info.num_frames == 50 and decoded.indices == sample_frame_indices(50)
+    assert decoded.audio is not None and decoded.audio.shape[0] == 2

@@ -310,7 +310,11 @@ def read_clip(
                     if packet.size > 0:
                         video_packets.append(packet)
                 elif converter is not None:
-                    for frame in packet.decode():
+                    try:
+                        audio_frames = packet.decode()
+                    except av.error.FFmpegError:
+                        continue  # a damaged audio packet must not cut the video short
+                    for frame in audio_frames:
                         if frame.format.name == "fltp":  # AAC's native output: no conversion needed
                             chunks.append(frame.to_ndarray())
                         else:
