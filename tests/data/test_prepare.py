@@ -135,6 +135,10 @@ def test_official_faces_are_used_and_settings_are_guarded(tmp_path: Path, media:
         app, ["prepare", str(tmp_path), "-d", "ovmerd", "-o", str(cache), "--faces", "detect"]
     )
     assert clash.exit_code == 2 and "other settings" in clash.output
+    manifest = tmp_path / "mine.csv"
+    manifest.write_text(f"name,video\nx,{media['clip']}\n", encoding="utf-8")
+    other = runner.invoke(app, ["prepare", str(tmp_path), "-d", f"csv:{manifest}", "-o", str(cache)])
+    assert other.exit_code == 2 and "holds a prepared 'ovmerd'" in other.output
 
 
 def test_bad_options_are_misuse(tmp_path: Path) -> None:

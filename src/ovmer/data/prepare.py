@@ -315,6 +315,10 @@ def _check_settings(out: Path, config: PrepareConfig, dataset: str) -> None:
     settings = {"dataset": dataset, "config": asdict(config)}
     if settings_file.is_file():
         previous = json.loads(settings_file.read_text(encoding="utf-8"))
+        if previous.get("dataset") not in (None, "", dataset) and dataset:
+            raise DatasetError(
+                f"{out} holds a prepared {previous.get('dataset')!r}, not {dataset!r}; use a new --out folder"
+            )
         if previous.get("config") != settings["config"]:
             raise DatasetError(
                 f"{out} was prepared with other settings ({previous.get('config')}); use a new --out folder "
