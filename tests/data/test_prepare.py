@@ -255,3 +255,38 @@ def test_prepare_official_layouts_without_faces(
         assert prepared.meta["face_source"] == "detected"  # no official arrays: detector + fallback
         assert prepared.meta["audio_source"].endswith(f"{name}.wav")
         assert prepared.label == tree.labels[name] and prepared.subtitle == tree.subtitles[name]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
+    write_clip(tmp_path / "k.mp4", seconds=1, width=320, height=240)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,video\n" + "".join(f"k{i},k.mp4\n" for i in range(20)), encoding="utf-8")
+    cache = tmp_path / "cache"
+    command = [
+        sys.executable,
+        "-m",
+        "ovmer",
+        "prepare",
+        str(tmp_path),
+        "-d",
+        f"csv:{manifest}",
+        "-o",
+        str(cache),
+    ]
+    # A new session so that SIGINT reaches the whole process group, as Ctrl-C in a terminal does.
+    process = subprocess.Popen(
+        [*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(list((cache / "meta").glob("*.json"))) < 1:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output.decode(errors="replace")[-2000:]
+    assert b"run the same command to resume" in output
+    finished = len(list((cache / "meta").glob("*.json")))
+    assert 1 <= finished < 20
+    resumed = subprocess.run(command, capture_output=True, timeout=300)
+    assert resumed.returncode == 0
+    assert f"{finished} already cached".encode() in resumed.stdout

@@ -232,6 +232,7 @@ def prepare_command(
         language=language,
     )
     failed = 0
+    interrupted = False
     with _progress() as progress:
         task = progress.add_task("preparing", total=None, status="")
 
@@ -243,18 +244,29 @@ def prepare_command(
             failed += not ok
             progress.update(task, advance=1, status=f"[red]{failed} failed[/]" if failed else "")
 
-        summary = prepare_dataset(
-            samples,
-            out,
-            dataset=dataset,
-            config=config,
-            workers=workers,
-            on_total=on_total,
-            on_result=on_result,
+        # csv:PATH is recorded with an absolute path so a resume from another folder is recognised.
+        key = f"csv:{Path(dataset[4:]).resolve()}" if dataset.startswith("csv:") else dataset
+        try:
+            summary = prepare_dataset(
+                samples,
+                out,
+                dataset=key,
+                config=config,
+                workers=workers,
+                on_total=on_total,
+                on_result=on_result,
+            )
+        except KeyboardInterrupt:
+            interrupted = True
+    if interrupted:  # printed after the progress display has stopped, so the line is not re-wrapped
+        err_console.print(
+            f"interrupted: finished samples are kept in {out}; run the same command to resume", soft_wrap=True
         )
+        raise typer.Exit(EXIT_INTERRUPTED)
     console.print(
         f"{summary.total:,} samples: {summary.done:,} prepared, {summary.skipped:,} already cached, "
-        f"{summary.failed:,} failed in {summary.seconds:.1f} s → {out}"
+        f"{summary.failed:,} failed in {summary.seconds:.1f} s → {out}",
+        soft_wrap=True,
     )
     if summary.failed:
         for error in summary.errors[:10]:
