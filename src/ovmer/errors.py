@@ -25,3 +25,7 @@ class PredictionCoverageError(InputFormatError):
 
 class DatasetError(OvmerError):
     """A dataset id, folder or split is unknown or incomplete."""
+
+
+class MediaError(OvmerError):
+    """A video or audio file is missing, empty, corrupt or lacks the stream that is needed."""

@@ -43,6 +43,21 @@ class BenchmarkDataset:
     face_dir: str = "openface_face"
     main_metric: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    # Media layout (spec datasets.md §2, §3.2). "flat": openface_face/<name>.npy (MER-UniBench
+    # folders); "nested": openface_face/<name>/<name>.npy (MER2025 release).
+    face_layout: str = "flat"
+    video_exts: tuple[str, ...] = (".mp4", ".avi")  # tried in this order (upstream: .mp4 first)
+    # Where the sample list comes from when the label file is absent (MER2025 Track 2 candidates).
+    names_file: str | None = None
+    # Training-only sets are listed but not scored on MER-UniBench.
+    scored: bool = True
+    # ``name, reason`` descriptions (MER2025 track 3 files, spec datasets.md §2.4), read when present.
+    description_file: str | None = None
+
+    @property
+    def subtitle_language(self) -> str:
+        """Language of the subtitle column the benchmark's loader reads (spec affectgpt-model §4.4)."""
+        return "zh" if self.subtitle_column == "chinese" else "en"
 
 
 _MER_LABELS = "neutral, angry, happy, sad, worried, surprise"
@@ -107,6 +122,7 @@ BENCHMARKS: dict[str, BenchmarkDataset] = {
             subtitle_file="transcription-engchi-polish.csv",
             subtitle_column="english",
             video_dirs=("subvideo-tgt",),
+            video_exts=(".avi", ".mp4"),
             audio_dir="subaudio",
             main_metric="hit_rate",
             aliases=("iemocapfour",),
@@ -197,6 +213,8 @@ BENCHMARKS: dict[str, BenchmarkDataset] = {
             subtitle_file="subtitle_chieng.csv",
             subtitle_column="english",
             main_metric="ovmer_m_avg",
+            face_layout="nested",
+            description_file="track3_train_ovmerd.csv",
         ),
         BenchmarkDataset(
             "mer2025ov",
@@ -210,6 +228,23 @@ BENCHMARKS: dict[str, BenchmarkDataset] = {
             subtitle_file="subtitle_chieng.csv",
             subtitle_column="english",
             main_metric="mer2025_score",
+            face_layout="nested",
+            names_file="track_all_candidates.csv",
+        ),
+        BenchmarkDataset(
+            "mercaptionplus",
+            "MER-Caption+ (training set)",
+            Family.OPENSET,
+            "mer2025-dataset",
+            "track2_train_mercaptionplus.csv",
+            None,
+            31327,
+            "mercaptionplus",
+            subtitle_file="subtitle_chieng.csv",
+            subtitle_column="english",
+            face_layout="nested",
+            scored=False,
+            description_file="track3_train_mercaptionplus.csv",
         ),
     ]
 }

@@ -1,0 +1,180 @@
+"""How fast ``ovmer prepare`` turns clips into model inputs, against the PyAV decode floor.
+
+Measured in one run, on the same clips:
+
+* ``floor``   — PyAV decoding just the frames the 8-frame sampling needs (one forward pass up to the
+  last sampled frame, the 8 sampled frames converted to RGB): no probing, faces, audio or writes.
+* ``prepare`` — ``prepare_dataset`` per clip, everything included: frame-count probe, decoding,
+  224×224 frames, MediaPipe face detection + aligned crops, audio decode + 16 kHz resampling + 8 clips,
+  atomic ``.npy``/JSON writes (face-detector start-up amortised over the clips).
+
+Clips: the real demo clip (``../shared/reference/media/sample_00000000.mp4``, 720×404, 88 frames) and a
+synthesized 10 s 1280×720 25 fps H.264 clip with AAC audio whose pictures are the demo clip's frames
+upscaled (so there is a real face and realistic texture). Single-core figures pin the process to one
+CPU (``sched_setaffinity``) and use one FFmpeg thread for both floor and prepare. The worker figures
+prepare the same set with ``--workers 1`` and ``--workers N`` (pool start-up included and excluded).
+
+Run: ``.venv/bin/python benchmarks/prepare.py [--reference ../shared/reference] [--copies 24] [--workers 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from ovmer.data.prepare import PrepareConfig, prepare_dataset
+from ovmer.data.registry import manifest_samples
+from ovmer.media.decode import decode_frames_at, probe_video, sample_frame_indices
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synth_720p(source: Path, target: Path, seconds: int = 10, fps: int = 25) -> Path:
+    """10 s 1280×720 clip from the demo clip's frames (looped, upscaled) plus a 44.1 kHz stereo tone."""
+    with av.open(str(source)) as container:
+        frames = [
+            cv2.resize(f.to_ndarray(format="rgb24"), (1280, 720), interpolation=cv2.INTER_LINEAR)
+            for f in container.decode(video=0)
+        ]
+    with av.open(str(target), "w") as out:
+        video = out.add_stream("libx264", rate=fps, options={"preset": "veryfast", "crf": "23"})
+        video.width, video.height, video.pix_fmt = 1280, 720, "yuv420p"
+        audio = out.add_stream("aac", rate=44_100)
+        audio.layout = "stereo"
+        for i in range(seconds * fps):
+            frame = av.VideoFrame.from_ndarray(frames[i % len(frames)], format="rgb24")
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        total = seconds * 44_100
+        tone = (0.2 * np.sin(2 * np.pi * 220 * np.arange(total) / 44_100)).astype(np.float32)
+        for start in range(0, total, 1024):
+            chunk = np.ascontiguousarray(np.tile(tone[start : start + 1024], (2, 1)))
+            aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            aframe.sample_rate, aframe.pts = 44_100, start
+            for packet in audio.encode(aframe):
+                out.mux(packet)
+        for packet in audio.encode():
+            out.mux(packet)
+    return target
+
+
+def floor_times(clip: Path, repeat: int) -> tuple[list[float], list[float]]:
+    """(wall, CPU) seconds to decode just the sampled frames (one thread), ``repeat`` runs."""
+    indices = sample_frame_indices(probe_video(clip).num_frames)
+    wall, cpu = [], []
+    for _ in range(repeat):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        decode_frames_at(clip, indices, threads=1)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+    return wall, cpu
+
+
+def prepare_seconds(
+    clip: Path, copies: int, work: Path, workers: int, tag: str
+) -> tuple[float, float, float]:
+    """(wall s per clip for the whole run, median wall s between results, median CPU s per clip).
+
+    The median gap between finished clips is the steady-state cost per clip, robust to pool start-up.
+    The CPU seconds are measured inside whichever process prepared the clip (``timings.cpu_s`` in
+    its meta file): they do not grow when other jobs compete for the CPUs, and equal CPU per clip
+    with 1 and N workers means the workers add no overhead, i.e. linear speed-up on idle cores.
+    """
+    folder = work / f"{tag}-{workers}"
+    folder.mkdir()
+    manifest = folder / "m.csv"
+    manifest.write_text("name,video\n" + "".join(f"c{i},{clip}\n" for i in range(copies)), encoding="utf-8")
+    samples = manifest_samples(manifest)
+    stamps: list[float] = []
+    start = time.perf_counter()
+    summary = prepare_dataset(
+        samples,
+        folder / "cache",
+        config=PrepareConfig(),
+        workers=workers,
+        on_result=lambda name, ok: stamps.append(time.perf_counter()),
+    )
+    total = time.perf_counter() - start
+    if summary.failed:
+        raise SystemExit(f"prepare failed: {summary.errors[:2]}")
+    steady = statistics.median(b - a for a, b in itertools.pairwise(stamps))
+    cpu = statistics.median(
+        json.loads(p.read_text(encoding="utf-8"))["timings"]["cpu_s"]
+        for p in (folder / "cache" / "meta").glob("*.json")
+    )
+    shutil.rmtree(folder)
+    return total / copies, steady, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference")
+    parser.add_argument("--copies", type=int, default=24, help="clips per prepare run")
+    parser.add_argument("--workers", type=int, default=min(os.cpu_count() or 1, 4))
+    parser.add_argument("--repeat", type=int, default=5, help="floor repetitions (median)")
+    args = parser.parse_args()
+    real = args.reference / "media" / "sample_00000000.mp4"
+    if not real.is_file():
+        raise SystemExit(f"demo clip not found: {real} (pass --reference)")
+    print(f"command: python benchmarks/prepare.py --copies {args.copies} --workers {args.workers}")
+    print(f"machine: {os.cpu_count()} CPUs; PyAV {av.__version__}, OpenCV {cv2.__version__}")
+    print(
+        "load average before: {:.2f} {:.2f} {:.2f} (other processes share these CPUs)".format(
+            *os.getloadavg()
+        )
+    )
+    with tempfile.TemporaryDirectory(prefix="ovmer-bench-") as tmp:
+        work = Path(tmp)
+        clips = {"demo 720x404 3.5 s": real, "synth 1280x720 10 s": synth_720p(real, work / "synth720p.mp4")}
+        all_cpus = os.sched_getaffinity(0)
+        print("\none core (process pinned to one CPU, one FFmpeg thread)")
+        print("(medians; floor runs before and after the prepare run are pooled; CPU = process CPU time)")
+        print(
+            f"{'clip':<22}{'floor wall':>11}{'prep wall':>10}{'ratio':>7}"
+            f"{'floor CPU':>11}{'prep CPU':>10}{'ratio':>7}{'clips/s CPU':>13}"
+        )
+        os.sched_setaffinity(0, {min(all_cpus)})
+        for label, clip in clips.items():
+            copies = args.copies if "demo" in label else max(args.copies // 3, 5)
+            wall_a, cpu_a = floor_times(clip, args.repeat)
+            _, per_clip, cpu_clip = prepare_seconds(clip, copies, work, 1, label.split()[0] + "1core")
+            wall_b, cpu_b = floor_times(clip, args.repeat)
+            floor, floor_cpu = statistics.median(wall_a + wall_b), statistics.median(cpu_a + cpu_b)
+            print(
+                f"{label:<22}{floor:>11.3f}{per_clip:>10.3f}{per_clip / floor:>7.2f}"
+                f"{floor_cpu:>11.3f}{cpu_clip:>10.3f}{cpu_clip / floor_cpu:>7.2f}{1 / cpu_clip:>13.1f}"
+            )
+        os.sched_setaffinity(0, all_cpus)
+        print(f"\nworkers (demo clip × {args.copies}; all CPUs; run time incl. pool start / steady state)")
+        base_total, base_steady, base_cpu = prepare_seconds(real, args.copies, work, 1, "scale")
+        print(
+            f"  workers=1: {1 / base_total:6.1f} clips/s run, {1 / base_steady:6.1f} clips/s steady, "
+            f"{base_cpu * 1000:5.0f} ms CPU/clip"
+        )
+        for workers in sorted({2, args.workers} - {1}):
+            total, steady, cpu = prepare_seconds(real, args.copies, work, workers, "scale")
+            print(
+                f"  workers={workers}: {1 / total:6.1f} clips/s run, {1 / steady:6.1f} clips/s steady, "
+                f"{cpu * 1000:5.0f} ms CPU/clip (wall speed-up {base_total / total:.2f}x run, "
+                f"{base_steady / steady:.2f}x steady; CPU-bound efficiency {base_cpu / cpu:.2f})"
+            )
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()
