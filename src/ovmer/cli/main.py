@@ -8,6 +8,7 @@ import typer
 
 from ovmer._version import __version__
 from ovmer.cli import assets as assets_cli
+from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
 from ovmer.cli.common import console, setup_logging
 
@@ -43,3 +44,4 @@ def main(
 
 app.add_typer(assets_cli.app, name="assets")
 scoring_cli.register(app)
+model_cli.register(app)

@@ -44,7 +44,7 @@ class AffectGPTEngine:
         batch = self.processor(prompts, [x.visual for x in inputs], [x.audio for x in inputs])
         batch = batch.to(self.model.device)
         embeds = self.model.build_inputs_embeds(batch.input_ids, batch.pixel_values, batch.audio_values)
-        llm_dtype = self.model.input_embeddings().weight.dtype
+        llm_dtype: torch.dtype = self.model.llm.dtype
         return embeds.to(llm_dtype), batch.attention_mask
 
     def respond(

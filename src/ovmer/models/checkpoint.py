@@ -141,8 +141,12 @@ def resolve_checkpoint(path_or_repo: str, filename: str | None = None, revision:
         )
     from huggingface_hub import hf_hub_download
 
+    from ovmer.models.loading import offline_mode
+
     try:
-        return Path(hf_hub_download(path_or_repo, filename, revision=revision))
+        return Path(
+            hf_hub_download(path_or_repo, filename, revision=revision, local_files_only=offline_mode())
+        )
     except Exception as exc:
         raise ModelError(f"cannot download {filename} from {path_or_repo}: {exc}") from exc
 

@@ -13,6 +13,7 @@ An ovmer model folder holds:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,18 +122,26 @@ def save_pretrained(
 
 
 # ---------------------------------------------------------------------- loading
+def offline_mode() -> bool:
+    """``OVMER_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): use only what is already in the Hugging Face cache."""
+    return any(os.environ.get(v, "") not in ("", "0") for v in ("OVMER_OFFLINE", "HF_HUB_OFFLINE"))
+
+
 def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> dict[str, Any]:
     """The three public backbones at their pinned revisions (spec §3). Needs network or a warm cache."""
     from transformers import CLIPVisionModelWithProjection, HubertModel, Qwen2ForCausalLM
 
+    offline = offline_mode()
     try:
         llm = Qwen2ForCausalLM.from_pretrained(
-            config.llm_id, revision=config.llm_revision or "main", dtype=llm_dtype
+            config.llm_id, revision=config.llm_revision or "main", dtype=llm_dtype, local_files_only=offline
         )
         vision = CLIPVisionModelWithProjection.from_pretrained(
-            config.vision_id, revision=config.vision_revision or "main"
+            config.vision_id, revision=config.vision_revision or "main", local_files_only=offline
         )
-        audio = HubertModel.from_pretrained(config.audio_id, revision=config.audio_revision or "main")
+        audio = HubertModel.from_pretrained(
+            config.audio_id, revision=config.audio_revision or "main", local_files_only=offline
+        )
     except OSError as exc:
         raise ModelError(
             f"cannot load the backbones {config.llm_id}, {config.vision_id}, {config.audio_id} from "
@@ -204,8 +213,8 @@ def load_model(
                 "--config affectgpt-face|affectgpt-frame (or a model folder to take its config and backbones)"
             )
         cfg, base_folder = _config_and_folder(config)
+        state = official_model_state(read_official_checkpoint(path), str(path))  # fail fast, before backbones
         model = build_model(cfg, base_folder, torch_dtype)
-        state = official_model_state(read_official_checkpoint(path), str(path))
         load_official_state_dict(model, state, str(path))
         processor = AffectGPTProcessor.from_pretrained(base_folder, cfg)
         return LoadedModel(_finish(model, device, torch_dtype, merge_lora), processor, str(path))
@@ -245,7 +254,7 @@ def _download_model_folder(repo_id: str) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id))
+        return Path(snapshot_download(repo_id, local_files_only=offline_mode()))
     except Exception as exc:
         raise ModelError(f"cannot fetch the model {repo_id} from Hugging Face: {exc}") from exc
 

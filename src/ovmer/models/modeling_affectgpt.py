@@ -15,6 +15,7 @@ Loading and saving live in :mod:`ovmer.models.loading`; the official checkpoint 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,7 +63,9 @@ def build_llm(config: AffectGPTConfig, base: nn.Module | None = None) -> nn.Modu
         target_modules=lora_target_modules(config),
     )
     # peft keeps adapters in fp32 over an fp16/bf16 base (autocast_adapter_dtype), as upstream.
-    return get_peft_model(base, lora)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)  # deprecation noise from peft internals
+        return get_peft_model(base, lora)
 
 
 def build_vision(config: AffectGPTConfig) -> nn.Module:

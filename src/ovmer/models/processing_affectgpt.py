@@ -129,7 +129,14 @@ class AffectGPTProcessor:
         if local is not None and local.is_dir():
             tokenizer = AutoTokenizer.from_pretrained(str(local))
         else:
-            tokenizer = AutoTokenizer.from_pretrained(config.llm_id, revision=config.llm_revision)
+            from ovmer.models.loading import offline_mode
+
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(
+                    config.llm_id, revision=config.llm_revision, local_files_only=offline_mode()
+                )
+            except OSError as exc:
+                raise ModelError(f"cannot load the tokenizer of {config.llm_id}: {exc}") from exc
         return cls(setup_tokenizer(tokenizer, config.placeholder_token_ids), config)
 
     def save_pretrained(self, folder: str | Path) -> None:

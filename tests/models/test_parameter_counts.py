@@ -1,0 +1,77 @@
+"""Full-size fidelity without weights: counts and the 412 official keys (spec §9), on the meta device."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ovmer.cli.main import app
+from ovmer.models.checkpoint import expected_official_shapes
+from ovmer.models.configuration_affectgpt import AffectGPTConfig
+from ovmer.models.loading import meta_model
+from ovmer.models.modeling_affectgpt import AffectGPTModel
+
+HEADS = {
+    "image_llama_proj": 2_756_096,
+    "affectgpt_proj": 2_756_096,
+    "video_attention_mlp": 769,
+    "audio_attention_mlp": 1_025,
+    "audio_llama_proj": 3_673_600,
+    "multi_video_embs": 787_456,
+    "multi_audio_embs": 1_049_600,
+    "attention_mlp": 2_098_176,
+    "fc_att": 2_050,
+    "multi_llama_proj": 3_673_600,
+}
+
+
+@pytest.fixture(scope="module")
+def full_face() -> AffectGPTModel:
+    return meta_model(AffectGPTConfig.from_pretrained("affectgpt-face"))
+
+
+def test_full_size_counts(full_face: AffectGPTModel) -> None:
+    summary = full_face.parameter_summary()
+    by = summary["by_module"]
+    assert summary["trainable"] == 57_168_644
+    assert by["lora"] == {"total": 40_370_176, "trainable": 40_370_176}
+    assert summary["heads"] == 16_798_468
+    assert {k[len("heads.") :]: v["total"] for k, v in by.items() if k.startswith("heads.")} == HEADS
+    assert by["llm"] == {"total": 7_615_616_512, "trainable": 0}
+    assert by["vision"] == {"total": 303_966_208, "trainable": 0}  # vision tower + projection (spec §9.1)
+    assert by["audio"]["trainable"] == 0 and abs(by["audio"]["total"] - 315_400_000) < 100_000
+    assert summary["total"] == 7_615_616_512 + 57_168_644 + 303_966_208 + by["audio"]["total"]
+    assert round(summary["total"] / 1e9, 3) == 8.292  # spec: ≈ 8.292 B with the vision part only
+
+
+def test_412_official_keys(full_face: AffectGPTModel) -> None:
+    shapes = expected_official_shapes(full_face)
+    assert len(shapes) == 412
+    lora = [k for k in shapes if k.startswith("llama_model.")]
+    assert len(lora) == 392
+    p = "llama_model.base_model.model.model.layers.{i}."
+    for i in (0, 27):
+        assert shapes[p.format(i=i) + "self_attn.q_proj.lora_A.default.weight"] == (16, 3584)
+        assert shapes[p.format(i=i) + "self_attn.q_proj.lora_B.default.weight"] == (3584, 16)
+        assert shapes[p.format(i=i) + "self_attn.k_proj.lora_B.default.weight"] == (512, 16)
+        assert shapes[p.format(i=i) + "self_attn.v_proj.lora_B.default.weight"] == (512, 16)
+        assert shapes[p.format(i=i) + "mlp.gate_proj.lora_B.default.weight"] == (18944, 16)
+        assert shapes[p.format(i=i) + "mlp.down_proj.lora_A.default.weight"] == (16, 18944)
+    assert shapes["image_llama_proj.weight"] == (3584, 768)
+    assert shapes["video_attention_mlp.weight"] == (1, 768)
+    assert shapes["attention_mlp.weight"] == (1024, 2048)
+    assert shapes["fc_att.bias"] == (2,)
+    assert shapes["multi_llama_proj.weight"] == (3584, 1024)
+
+
+def test_cli_summary_meta(tmp_path: Path) -> None:
+    out = tmp_path / "counts.json"
+    result = CliRunner().invoke(app, ["model", "summary", "affectgpt-frame", "--meta", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(out.read_text())
+    assert counts["trainable"] == 57_168_644
+    assert counts["by_module"]["lora"]["trainable"] == 40_370_176
+    assert counts["total"] > 8_290_000_000
