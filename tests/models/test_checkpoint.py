@@ -92,7 +92,7 @@ def test_refuses_arbitrary_pickle(tmp_path: Path) -> None:
             return (print, ("pwned",))
 
     with open(path, "wb") as handle:
-        pickle.dump({"model": Payload()}, handle)
+        pickle.dump({"model": Payload()}, handle, protocol=2)
     with pytest.raises(ModelError, match="weights-only"):
         load_model(path, config="affectgpt-frame")
 
