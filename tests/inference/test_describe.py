@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from ovmer.cli.main import app
@@ -78,3 +80,35 @@ def test_describe_errors(tmp_path: Path, tiny_frame_dir: Path) -> None:
     assert both.exit_code == 2 and "either" in both.output
     no_model = runner.invoke(app, ["describe", str(clip), "--model", str(tmp_path / "nothing")])
     assert no_model.exit_code == 2 and "nothing" in no_model.output
+
+
+def test_asr_without_model_is_a_clear_error(tmp_path: Path, tiny_frame_dir: Path) -> None:
+    clip = write_clip(tmp_path / "c.mp4", [(1, 2, 3)] * 4)
+    result = CliRunner().invoke(app, ["describe", str(clip), "--model", str(tiny_frame_dir), "--asr"])
+    assert result.exit_code == 2 and "ASR" in result.output  # offline: whisper weights cannot be fetched
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    not os.environ.get("OVMER_AFFECTGPT_FRAME_MODEL"), reason="set OVMER_AFFECTGPT_FRAME_MODEL"
+)
+def test_released_frame_model_demo_sanity(reference: Path) -> None:
+    """Spec §11.3: frame model epoch 30 + demo clip + description question -> starts with "In the text".
+
+    Needs the converted released checkpoint and the cached backbones, e.g.
+    OVMER_AFFECTGPT_FRAME_MODEL=models/affectgpt-frame-e30 pytest -m gpu tests/inference
+    """
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    engine = AffectGPTEngine(
+        load_model(
+            os.environ["OVMER_AFFECTGPT_FRAME_MODEL"],
+            device=device,
+            dtype="fp16" if device == "cuda" else "fp32",
+        )
+    )
+    out = describe_video(
+        engine, reference / "media" / "sample_00000000.mp4", subtitle=SUBTITLE, task="description"
+    )
+    assert out["response"].startswith("In the text")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -210,6 +211,23 @@ class AffectGPTModel(nn.Module):
         """Run the LLM on the spliced sequence; returns the LLM output (``.loss`` when labels are given)."""
         embeds = self.build_inputs_embeds(input_ids, pixel_values, audio_values)
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels)
+
+    # ------------------------------------------------------------------ persistence (see loading.py)
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, **kwargs: Any) -> AffectGPTModel:
+        """Load for inference from a model folder, an official ``.pth`` (+ ``config=``) or a hub id.
+
+        Keyword arguments are those of :func:`ovmer.models.loading.load_model` (device, dtype, …).
+        """
+        from ovmer.models.loading import load_model
+
+        return load_model(name_or_path, **kwargs).model
+
+    def save_pretrained(self, folder: str | Path, include_backbones: bool = False) -> Path:
+        """Write config, the official-key safetensors and a peft adapter (and backbones if asked)."""
+        from ovmer.models.loading import save_pretrained
+
+        return save_pretrained(self, folder, include_backbones=include_backbones)
 
     # ------------------------------------------------------------------ parameters
     def merge_lora(self) -> None:
