@@ -18,7 +18,7 @@ from ovmer.inference.samples import manifest_samples, unibench_samples
 from ovmer.models.generation import DecodingSettings
 from ovmer.models.loading import load_model
 from ovmer.safe_pickle import load_npz_key
-from tests.models.helpers import write_clip
+from tests.models.helpers import write_clip, write_wav
 
 SETTINGS = DecodingSettings(max_new_tokens=6)
 
@@ -140,3 +140,54 @@ def test_unibench_split_listing(reference: Path) -> None:
     assert len(unibench_samples("cmumosi", reference / "labels" / "cmumosi-process")) == 686
     with pytest.raises(DatasetError, match="unknown dataset"):
         unibench_samples("nope", reference)
+
+
+def test_cli_infer_official_unibench_layout(tmp_path: Path, tiny_face_dir: Path) -> None:
+    """A miniature mer2023-dataset-process folder: label npz, transcript, video/audio/openface_face."""
+    import numpy as np
+    import pandas as pd
+
+    root = tmp_path / "data" / "mer2023-dataset-process"
+    for sub in ("video", "audio", "openface_face"):
+        (root / sub).mkdir(parents=True)
+    names = ["sample_00000001", "sample_00000002", "sample_00000003"]
+    labels = {n: {"emo": "happy", "val": 1.0} for n in names}
+    np.savez_compressed(
+        root / "label-6way.npz",
+        test1_corpus=np.array(labels, dtype=object),
+        train_corpus=np.array({"sample_00000009": {"emo": "sad", "val": 0.0}}, dtype=object),
+    )
+    pd.DataFrame(
+        {
+            "name": [*names, "sample_00000009"],
+            "chinese": ["你好"] * 4,
+            "english": ["Hello.", None, "Oh no!", "x"],
+        }
+    ).to_csv(root / "transcription-engchi-polish.csv", index=False)
+    rng = np.random.default_rng(0)
+    for n in names:
+        write_clip(root / "video" / f"{n}.mp4", [(30, 60, 90)] * 6, audio_seconds=None)
+        write_wav(root / "audio" / f"{n}.wav", 0.1 * rng.standard_normal(40000))
+        np.save(root / "openface_face" / f"{n}.npy", rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    args = ["infer", "--dataset", "mer2023", "--root", str(tmp_path / "data"), "--out", str(out)]
+    args += [
+        "--model",
+        str(tiny_face_dir),
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "4",
+        "--run-name",
+        "r",
+        "--checkpoint-name",
+        "checkpoint_000050_loss_0.527",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    answers = load_npz_key(
+        out / "results-mer2023" / "r" / "checkpoint_000050_loss_0.527.npz", "name2reason"
+    ).tolist()
+    assert sorted(answers) == names  # the test split only, not the training sample
+    again = CliRunner().invoke(app, args)
+    assert "0 generated, 3 already done" in again.output
