@@ -142,7 +142,7 @@ class AffectGPTModel(nn.Module):
         return out.image_embeds.view(b, t, -1)  # (B, T, Dv)
 
     def _hubert_layers(self) -> nn.ModuleList:
-        layers = self.audio.encoder.layers
+        layers = getattr(self.audio.encoder, "layers", None)
         assert isinstance(layers, nn.ModuleList)
         return layers
 
