@@ -143,7 +143,8 @@ class AffectGPTModel(nn.Module):
 
     def _hubert_layers(self) -> nn.ModuleList:
         layers = getattr(self.audio.encoder, "layers", None)
-        assert isinstance(layers, nn.ModuleList)
+        if not isinstance(layers, nn.ModuleList):
+            raise ModelError("the audio encoder has no encoder.layers; AffectGPT expects a HuBERT model")
         return layers
 
     def encode_audio(self, audio_values: torch.Tensor) -> torch.Tensor:
