@@ -75,3 +75,18 @@ def test_cli_summary_meta(tmp_path: Path) -> None:
     assert counts["trainable"] == 57_168_644
     assert counts["by_module"]["lora"]["trainable"] == 40_370_176
     assert counts["total"] > 8_290_000_000
+
+
+def test_cli_summary_of_a_config_file_with_weights(tmp_path: Path) -> None:
+    from ovmer.models.tiny import tiny_config
+
+    config = tiny_config("face")
+    config.save_pretrained(tmp_path)
+    result = CliRunner().invoke(app, ["model", "summary", str(tmp_path / "config.json")])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output)
+    expected = AffectGPTModel(config).parameter_summary()
+    assert (counts["trainable"], counts["total"]) == (expected["trainable"], expected["total"])
+    # LoRA r=16, 2 layers: q,o (48+48), k,v (48+24), gate,up,down (48+64); each (in + out) × 16
+    per_layer = 16 * (2 * 96 + 2 * 72 + 3 * 112)
+    assert counts["by_module"]["lora"]["trainable"] == 2 * per_layer == 21_504
