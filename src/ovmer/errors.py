@@ -27,5 +27,13 @@ class DatasetError(OvmerError):
     """A dataset id, folder or split is unknown or incomplete."""
 
 
+class ModelError(OvmerError):
+    """A model config, checkpoint or tokenizer is missing, inconsistent or does not match the model."""
+
+
+class CheckpointKeyError(ModelError):
+    """A checkpoint's keys or shapes do not match the model (strict loading, spec affectgpt-model §11.3)."""
+
+
 class MediaError(OvmerError):
-    """A video or audio file is missing, empty, corrupt or lacks the stream that is needed."""
+    """A video, audio or face file is missing, empty, corrupt or lacks the stream that is needed."""

@@ -9,9 +9,9 @@ import typer
 from ovmer._version import __version__
 from ovmer.cli import assets as assets_cli
 from ovmer.cli import bench as bench_cli
-from ovmer.cli import clues as clues_cli
 from ovmer.cli import data as data_cli
 from ovmer.cli import extract as extract_cli
+from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
 from ovmer.cli.common import console, setup_logging
 
@@ -48,6 +48,6 @@ def main(
 app.add_typer(assets_cli.app, name="assets")
 scoring_cli.register(app)
 data_cli.register(app)
+model_cli.register(app)
 extract_cli.register(app)
 bench_cli.register(app)
-clues_cli.register(app)  # after any other `describe`: it only adds one if none exists

@@ -1,0 +1,306 @@
+"""``ovmer model summary``, ``ovmer checkpoint convert|inspect``, ``ovmer describe`` and ``ovmer infer``."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ovmer.cli.common import console, handle_errors
+from ovmer.errors import OvmerError
+
+model_app = typer.Typer(help="AffectGPT model configs and parameter counts.", no_args_is_help=True)
+checkpoint_app = typer.Typer(
+    help="Official AffectGPT checkpoints: inspect and convert.", no_args_is_help=True
+)
+
+
+class Task(str, Enum):
+    ovlabels = "ovlabels"
+    description = "description"
+
+
+class Decoding(str, Enum):
+    greedy = "greedy"
+    paper = "paper"
+
+
+class Engine(str, Enum):
+    affectgpt = "affectgpt"
+    clues = "clues"  # the offline clue engine (ovmer.clues): no model, no download
+
+
+class DType(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    fp16 = "fp16"
+    bf16 = "bf16"
+
+
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="ovmer model folder, official .pth (with --config), or Hugging Face id."
+    ),
+]
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(
+        "--config", help="For a .pth: named config (affectgpt-face, affectgpt-frame) or model folder."
+    ),
+]
+DeviceOption = Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:1 …")]
+DTypeOption = Annotated[
+    DType, typer.Option("--dtype", help="LLM dtype: fp32 (CPU), fp16 (paper) or bf16 (CUDA).")
+]
+DecodingOption = Annotated[
+    Decoding,
+    typer.Option(
+        "--decoding", help="greedy (deterministic, default) or paper (top-k 20, top-p 0.9, T 1, seeded)."
+    ),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of --decoding paper.")]
+MaxTokensOption = Annotated[int, typer.Option("--max-new-tokens", help="Generation budget (paper: 1200).")]
+
+
+def _decoding(mode: Decoding, seed: int, max_new_tokens: int) -> Any:
+    from ovmer.models.generation import DecodingSettings
+
+    return DecodingSettings(mode=mode.value, seed=seed, max_new_tokens=max_new_tokens)
+
+
+def _engine(model: str, config: str | None, device: str, dtype: DType) -> Any:
+    import torch
+
+    from ovmer.inference.engine import AffectGPTEngine
+    from ovmer.models.loading import load_model
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    name = dtype.value
+    if name == "auto":
+        name = "fp16" if device.startswith("cuda") else "fp32"
+    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=name))
+
+
+@model_app.command("summary")
+@handle_errors
+def summary(
+    config: Annotated[str, typer.Argument(help="Named config (affectgpt-face, affectgpt-frame) or a path.")],
+    meta: Annotated[
+        bool, typer.Option("--meta", help="Build on the meta device: no weights, no download.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the counts to this JSON file.")
+    ] = None,
+) -> None:
+    """Print trainable and total parameter counts of a config (57,168,644 trainable at full size)."""
+    import torch
+
+    from ovmer.atomic import write_json_atomic
+    from ovmer.models.configuration_affectgpt import AffectGPTConfig
+    from ovmer.models.modeling_affectgpt import AffectGPTModel
+
+    cfg = AffectGPTConfig.from_pretrained(config)
+    if meta:
+        with torch.device("meta"):
+            model = AffectGPTModel(cfg)
+    else:
+        model = AffectGPTModel(cfg)
+    counts = model.parameter_summary()
+    result = {"config": cfg.name, "trainable": counts["trainable"], "total": counts["total"], **counts}
+    if json_out is not None:
+        write_json_atomic(json_out, result)
+    console.print_json(json.dumps(result))
+
+
+@checkpoint_app.command("inspect")
+@handle_errors
+def inspect(
+    checkpoint: Annotated[str, typer.Argument(help="Local .pth or Hugging Face repo id (with --filename).")],
+    filename: Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")] = None,
+) -> None:
+    """List what an official checkpoint holds (entries, epoch, tensor counts, LoRA rank, heads)."""
+    from ovmer.models.checkpoint import inspect_checkpoint, resolve_checkpoint
+
+    console.print_json(json.dumps(inspect_checkpoint(resolve_checkpoint(checkpoint, filename))))
+
+
+@checkpoint_app.command("convert")
+@handle_errors
+def convert(
+    checkpoint: Annotated[str, typer.Argument(help="Local .pth or Hugging Face repo id (with --filename).")],
+    config: Annotated[
+        str, typer.Option("--config", help="affectgpt-face, affectgpt-frame, or a model folder.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output ovmer model folder.")],
+    filename: Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")] = None,
+) -> None:
+    """Strictly convert an official .pth into a safetensors + peft folder that loads without it."""
+    from ovmer.models.checkpoint import resolve_checkpoint
+    from ovmer.models.loading import convert_checkpoint
+
+    result = convert_checkpoint(resolve_checkpoint(checkpoint, filename), config, out)
+    console.print(f"wrote {result['out']} ({result['tensors']} tensors, config {result['config']})")
+
+
+def describe(
+    video: Annotated[Path, typer.Argument(help="Video file (mp4, avi, …).")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="AffectGPT: ovmer model folder, official .pth (with --config), or Hugging Face id.",
+        ),
+    ] = None,
+    subtitle: Annotated[str | None, typer.Option("--subtitle", help="What is said in the clip.")] = None,
+    asr: Annotated[
+        bool, typer.Option("--asr", help="AffectGPT: transcribe the subtitle with faster-whisper.")
+    ] = False,
+    task: Annotated[Task, typer.Option("--task", help="ovlabels (default) or description.")] = Task.ovlabels,
+    engine: Annotated[
+        Engine,
+        typer.Option("--engine", help="affectgpt (needs --model) or clues (offline clue engine, CPU only)."),
+    ] = Engine.affectgpt,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm", help="clues: merge clues and subtitle with an LLM (hf:ID or openai:URL#MODEL)."
+        ),
+    ] = None,
+    fps: Annotated[
+        float, typer.Option("--fps", help="clues: frames per second given to the face mesh.")
+    ] = 5.0,
+    no_asr: Annotated[bool, typer.Option("--no-asr", help="clues: do not transcribe the speech.")] = False,
+    audio: Annotated[
+        Path | None, typer.Option("--audio", help="Audio file (default: <video>.wav, else the video).")
+    ] = None,
+    faces: Annotated[
+        Path | None, typer.Option("--faces", help="OpenFace face crops .npy (face model).")
+    ] = None,
+    config: ConfigOption = None,
+    device: DeviceOption = "auto",
+    dtype: DTypeOption = DType.auto,
+    decoding: DecodingOption = Decoding.greedy,
+    seed: SeedOption = 0,
+    max_new_tokens: MaxTokensOption = 1200,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the text.")] = False,
+) -> None:
+    """Describe the emotions in one video with AffectGPT, or offline with the clue engine.
+
+    Examples: ovmer describe clip.mp4 --model affectgpt-face-e60/ --subtitle "I am fine." --json;
+    ovmer describe clip.mp4 --engine clues --json
+    """
+    if engine is Engine.clues:
+        from ovmer.cli.clues import run_clues
+
+        run_clues(video, as_json=as_json, llm=llm, subtitle=subtitle, fps=fps, no_asr=no_asr)
+        return
+    from ovmer.inference.describe import describe_video, transcribe
+
+    if model is None:
+        raise OvmerError(
+            "--model is required with --engine affectgpt (or use --engine clues, which needs no model)"
+        )
+    if subtitle is not None and asr:
+        raise OvmerError("give either --subtitle or --asr, not both")
+    if not video.is_file():
+        raise OvmerError(f"video not found: {video}")
+    if asr:
+        subtitle = transcribe(audio or video)
+    runner = _engine(model, config, device, dtype)
+    result = describe_video(
+        runner,
+        video,
+        subtitle=subtitle,
+        task=task.value,
+        decoding=_decoding(decoding, seed, max_new_tokens),
+        audio=audio,
+        faces=faces,
+    )
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False))
+    else:
+        console.print(result["response"], highlight=False, markup=False)
+
+
+def infer(
+    out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")],
+    model: ModelOption,
+    dataset: Annotated[
+        str, typer.Option("--dataset", help="mer2023, mer2024, meld, iemocapfour, cmumosi, …")
+    ],
+    root: Annotated[
+        Path | None, typer.Option("--root", help="The dataset's *-process folder or its parent.")
+    ] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="JSONL of samples instead of --root.")
+    ] = None,
+    task: Annotated[Task, typer.Option("--task")] = Task.ovlabels,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+    config: ConfigOption = None,
+    device: DeviceOption = "auto",
+    dtype: DTypeOption = DType.auto,
+    decoding: DecodingOption = Decoding.greedy,
+    seed: SeedOption = 0,
+    max_new_tokens: MaxTokensOption = 1200,
+    run_name: Annotated[
+        str | None, typer.Option("--run-name", help="Run folder of the npz (default: from --model).")
+    ] = None,
+    checkpoint_name: Annotated[
+        str | None,
+        typer.Option("--checkpoint-name", help="npz file name (default: the .pth name or 'model')."),
+    ] = None,
+    skip_errors: Annotated[
+        bool, typer.Option("--skip-errors", help="Log unreadable samples and go on.")
+    ] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N samples (quick checks).")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Media decoding threads.")] = 4,
+) -> None:
+    """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped."""
+    from ovmer.inference.runner import infer_split
+    from ovmer.inference.samples import manifest_samples, unibench_samples
+
+    if (root is None) == (manifest is None):
+        raise OvmerError("give exactly one of --root (official folder) or --manifest (JSONL)")
+    samples = (
+        manifest_samples(manifest) if manifest is not None else unibench_samples(dataset, root or Path())
+    )
+    if limit is not None:
+        samples = samples[:limit]
+    source = Path(model)
+    default_run = source.parent.name if source.suffix == ".pth" else source.name
+    default_ckpt = source.stem if source.suffix == ".pth" else "model"
+    runner = _engine(model, config, device, dtype)
+    result = infer_split(
+        runner,
+        samples,
+        out,
+        dataset=dataset,
+        task=task.value,
+        decoding=_decoding(decoding, seed, max_new_tokens),
+        batch_size=batch_size,
+        run_name=run_name or default_run,
+        checkpoint_name=checkpoint_name or default_ckpt,
+        skip_errors=skip_errors,
+        workers=workers,
+    )
+    console.print(
+        f"{dataset}: {result.generated} generated, {result.already_done} already done, {result.skipped} skipped "
+        f"of {result.total}; {result.samples_per_second:.2f} samples/s; {result.jsonl}"
+        + (f"; {result.npz}" if result.npz else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the model, checkpoint, describe and infer commands to the main app."""
+    app.add_typer(model_app, name="model")
+    app.add_typer(checkpoint_app, name="checkpoint")
+    app.command("describe")(handle_errors(describe))
+    app.command("infer")(handle_errors(infer))

@@ -1,0 +1,1 @@
+"""AffectGPT inference: one video (``describe``) or a whole benchmark split (``infer``)."""

@@ -1,0 +1,61 @@
+"""The AffectGPT inference engine: decoded media + subtitles -> responses, in batches.
+
+Two stages, kept apart on purpose: :meth:`AffectGPTEngine.prompt_embeddings` (encoders, heads,
+splice) and :func:`ovmer.models.generation.generate` (the LLM from prompt embeddings). A vLLM
+backend that accepts prompt embeddings can replace the second stage without touching the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ovmer.inference.media_inputs import VideoInputs
+from ovmer.models.generation import DecodingSettings, StopRule, generate
+from ovmer.models.loading import LoadedModel
+
+
+@dataclass
+class Response:
+    """One generated answer: cleaned text and the raw generated ids (stop token included)."""
+
+    text: str
+    token_ids: list[int]
+
+
+class AffectGPTEngine:
+    """Runs a loaded AffectGPT model on batches of samples."""
+
+    def __init__(self, loaded: LoadedModel) -> None:
+        self.model = loaded.model
+        self.processor = loaded.processor
+        self.source = loaded.source
+        p = self.processor
+        self.stop = StopRule(tuple(p.eos_ids), p.hash3_id, p.hash2_id, p.hash1_id)
+
+    @torch.no_grad()
+    def prompt_embeddings(
+        self, inputs: Sequence[VideoInputs], subtitles: Sequence[str | None], task: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-padded prompt embeddings (B, L, H) and their attention mask (B, L)."""
+        prompts = [self.processor.prompt(s, task) for s in subtitles]
+        batch = self.processor(prompts, [x.visual for x in inputs], [x.audio for x in inputs])
+        batch = batch.to(self.model.device)
+        embeds = self.model.build_inputs_embeds(batch.input_ids, batch.pixel_values, batch.audio_values)
+        llm_dtype: torch.dtype = self.model.llm.dtype
+        return embeds.to(llm_dtype), batch.attention_mask
+
+    def respond(
+        self,
+        inputs: Sequence[VideoInputs],
+        subtitles: Sequence[str | None],
+        task: str = "ovlabels",
+        decoding: DecodingSettings | None = None,
+    ) -> list[Response]:
+        """Generate one response per sample (batched; greedy results equal batch-1 results)."""
+        decoding = decoding or DecodingSettings()
+        embeds, mask = self.prompt_embeddings(inputs, subtitles, task)
+        ids = generate(self.model.llm, embeds, mask, self.stop, decoding, pad_id=self.processor.pad_id)
+        return [Response(self.processor.decode_response(x), x) for x in ids]

@@ -1,0 +1,175 @@
+"""Official AffectGPT ``.pth`` checkpoints: explicit key map, strict loading, inspect and convert.
+
+An official file is a ``torch.save`` dict whose ``model`` entry holds the 412 trainable tensors
+(spec affectgpt-model §9.2, §11): 392 LoRA tensors named ``llama_model.<peft name>`` and 20 head
+tensors named like the head attributes. Upstream loaded them with ``strict=False``, so a renamed key
+silently produced an untrained model; here every key must be consumed and every trainable parameter
+provided, with matching shapes, or loading fails naming the keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ovmer.errors import CheckpointKeyError, ModelError
+
+LLM_PREFIX = "llama_model."
+HEADS_PREFIX = "heads."
+#: Alternate release host of the face model (spec §11.1).
+RELEASE_REPO = "MERChallenge/AffectGPT"
+
+
+def to_official_key(name: str) -> str:
+    """Model parameter name -> official checkpoint key (``llm.X`` -> ``llama_model.X``, ``heads.X`` -> ``X``)."""
+    if name.startswith("llm."):
+        return LLM_PREFIX + name[len("llm.") :]
+    if name.startswith(HEADS_PREFIX):
+        return name[len(HEADS_PREFIX) :]
+    raise CheckpointKeyError(f"parameter {name!r} is not part of an official checkpoint")
+
+
+def from_official_key(key: str) -> str:
+    """Official checkpoint key -> model parameter name (inverse of :func:`to_official_key`)."""
+    if key.startswith(LLM_PREFIX):
+        return "llm." + key[len(LLM_PREFIX) :]
+    return HEADS_PREFIX + key
+
+
+def expected_official_shapes(model: torch.nn.Module) -> dict[str, tuple[int, ...]]:
+    """Official key -> shape for every trainable parameter of ``model`` (works on the meta device)."""
+    return {
+        to_official_key(name): tuple(param.shape)
+        for name, param in model.named_parameters()
+        if param.requires_grad
+    }
+
+
+def official_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's trainable tensors under official keys, fp32, on CPU (what upstream would save)."""
+    return {
+        to_official_key(name): param.detach().to("cpu", torch.float32).contiguous()
+        for name, param in model.named_parameters()
+        if param.requires_grad
+    }
+
+
+def _listing(keys: Iterable[str], limit: int = 8) -> str:
+    keys = sorted(keys)
+    shown = ", ".join(keys[:limit])
+    return shown + (f" … (+{len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def check_official_keys(
+    state: Mapping[str, torch.Tensor], expected: Mapping[str, tuple[int, ...]], source: str
+) -> None:
+    """Raise :class:`CheckpointKeyError` unless ``state`` has exactly the expected keys and shapes."""
+    missing = set(expected) - set(state)
+    unexpected = set(state) - set(expected)
+    problems = []
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected key(s): {_listing(unexpected)}")
+    if missing:
+        problems.append(f"{len(missing)} missing key(s): {_listing(missing)}")
+    wrong = [
+        f"{key} {tuple(state[key].shape)} != {expected[key]}"
+        for key in sorted(set(state) & set(expected))
+        if tuple(state[key].shape) != expected[key]
+    ]
+    if wrong:
+        problems.append(f"{len(wrong)} shape mismatch(es): {_listing(wrong)}")
+    if problems:
+        raise CheckpointKeyError(
+            f"{source} does not match the AffectGPT model ({len(expected)} trainable tensors expected): "
+            + "; ".join(problems)
+            + ". Check that the config (face/frame, sizes) matches the checkpoint; ovmer never loads partially."
+        )
+
+
+def load_official_state_dict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
+    """Copy an official state dict into ``model`` strictly (all keys consumed, all trainables set)."""
+    if getattr(model, "lora_merged", False):
+        raise ModelError("load the checkpoint before merging LoRA into the base weights")
+    params = dict(model.named_parameters())
+    check_official_keys(state, expected_official_shapes(model), source)
+    with torch.no_grad():
+        for key, tensor in state.items():
+            param = params[from_official_key(key)]
+            param.copy_(tensor.to(device=param.device, dtype=param.dtype))
+
+
+def read_official_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load an official ``.pth`` with ``weights_only=True`` (no arbitrary pickle code)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelError(
+            f"cannot read {path} as a weights-only torch checkpoint: {exc}. Official AffectGPT files "
+            "are torch.save dicts with a 'model' entry; other pickles are refused for safety."
+        ) from exc
+    if not isinstance(data, dict):
+        raise ModelError(f"{path} holds a {type(data).__name__}, not a checkpoint dict")
+    return data
+
+
+def official_model_state(data: Mapping[str, Any], source: str) -> dict[str, torch.Tensor]:
+    """The tensor dict inside an official checkpoint (its ``model`` entry)."""
+    state = data.get("model")
+    if not isinstance(state, Mapping):
+        raise ModelError(f"{source} has no 'model' entry with tensors (keys: {sorted(data)})")
+    tensors = {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if len(tensors) != len(state):
+        raise ModelError(f"{source}: the 'model' entry holds non-tensor values")
+    return tensors
+
+
+def resolve_checkpoint(path_or_repo: str, filename: str | None = None, revision: str | None = None) -> Path:
+    """A local file, or ``filename`` in a Hugging Face repo (e.g. ``MERChallenge/AffectGPT``)."""
+    local = Path(path_or_repo)
+    if local.is_file():
+        return local
+    if filename is None:
+        raise ModelError(
+            f"{path_or_repo} is not a file; to fetch from Hugging Face give the repo id and --filename "
+            f"(for example {RELEASE_REPO} and the .pth path inside it)"
+        )
+    from huggingface_hub import hf_hub_download
+
+    from ovmer.models.loading import offline_mode
+
+    try:
+        return Path(
+            hf_hub_download(path_or_repo, filename, revision=revision, local_files_only=offline_mode())
+        )
+    except Exception as exc:
+        raise ModelError(f"cannot download {filename} from {path_or_repo}: {exc}") from exc
+
+
+def inspect_checkpoint(path: str | Path) -> dict[str, Any]:
+    """What an official checkpoint holds: entries, epoch, tensor counts, LoRA rank and layers, sizes."""
+    data = read_official_checkpoint(path)
+    state = official_model_state(data, str(path))
+    lora = {k: v for k, v in state.items() if k.startswith(LLM_PREFIX)}
+    heads = {k: v for k, v in state.items() if not k.startswith(LLM_PREFIX)}
+    layers = {k.split(".layers.")[1].split(".")[0] for k in lora if ".layers." in k}
+    ranks = {int(v.shape[0]) for k, v in lora.items() if ".lora_A." in k}
+    return {
+        "file": str(path),
+        "entries": sorted(data),
+        "epoch": data.get("epoch"),
+        "tensors": len(state),
+        "lora_tensors": len(lora),
+        "head_tensors": len(heads),
+        "lora_parameters": sum(v.numel() for v in lora.values()),
+        "head_parameters": sum(v.numel() for v in heads.values()),
+        "lora_layers": len(layers),
+        "lora_rank": sorted(ranks),
+        "dtypes": sorted({str(v.dtype) for v in state.values()}),
+        "heads": {k: list(v.shape) for k, v in sorted(heads.items())},
+    }

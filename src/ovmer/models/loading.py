@@ -1,0 +1,306 @@
+"""Save and load AffectGPT models: ovmer folders, official ``.pth`` files and Hugging Face ids.
+
+An ovmer model folder holds:
+
+    config.json                 AffectGPTConfig (backbone ids + pinned revisions, architecture)
+    trainable.safetensors       the 412 LoRA + head tensors under their official keys (fp32)
+    adapter/                    the same LoRA as a standard peft adapter (interoperability)
+    tokenizer/                  the tokenizer with its five placeholder tokens (optional)
+    backbones.safetensors       frozen LLM/CLIP/HuBERT weights (optional; tiny/random models only —
+                                released models take them from the Hugging Face ids in config.json)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ovmer.errors import CheckpointKeyError, ModelError
+from ovmer.models.checkpoint import (
+    check_official_keys,
+    expected_official_shapes,
+    load_official_state_dict,
+    official_model_state,
+    official_state_dict,
+    read_official_checkpoint,
+)
+from ovmer.models.configuration_affectgpt import CONFIG_NAME, AffectGPTConfig
+from ovmer.models.modeling_affectgpt import AffectGPTModel, lora_target_modules
+from ovmer.models.processing_affectgpt import TOKENIZER_DIR, AffectGPTProcessor
+
+TRAINABLE_FILE = "trainable.safetensors"
+BACKBONES_FILE = "backbones.safetensors"
+ADAPTER_DIR = "adapter"
+
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, its processor, and where it came from."""
+
+    model: AffectGPTModel
+    processor: AffectGPTProcessor
+    source: str
+
+
+# ---------------------------------------------------------------------- saving
+def write_adapter(state: dict[str, torch.Tensor], config: AffectGPTConfig, folder: Path) -> None:
+    """Export the LoRA as a standard peft adapter: keys without ``llama_model.`` and ``.default``."""
+    from safetensors.torch import save_file
+
+    from ovmer.atomic import write_json_atomic
+
+    adapter = {
+        k[len("llama_model.") :].replace(".default.", "."): v
+        for k, v in state.items()
+        if k.startswith("llama_model.")
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(adapter, str(folder / "adapter_model.safetensors"))
+    write_json_atomic(
+        folder / "adapter_config.json",
+        {
+            "peft_type": "LORA",
+            "task_type": "CAUSAL_LM",
+            "base_model_name_or_path": config.llm_id,
+            "revision": config.llm_revision,
+            "r": config.lora.r,
+            "lora_alpha": config.lora.alpha,
+            "lora_dropout": config.lora.dropout,
+            "bias": "none",
+            "inference_mode": True,
+            "target_modules": lora_target_modules(config),
+        },
+    )
+
+
+def write_trainable(state: dict[str, torch.Tensor], folder: Path) -> None:
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{TRAINABLE_FILE}.tmp"
+    save_file(state, str(tmp), metadata={"format": "affectgpt-official-keys"})
+    tmp.replace(folder / TRAINABLE_FILE)
+
+
+def save_pretrained(
+    model: AffectGPTModel,
+    folder: str | Path,
+    processor: AffectGPTProcessor | None = None,
+    include_backbones: bool = False,
+) -> Path:
+    """Write an ovmer model folder (see module docstring). LoRA must not be merged yet."""
+    from safetensors.torch import save_file
+
+    if model.lora_merged:
+        raise ModelError("cannot save a model whose LoRA is merged; save before merge_lora()")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(folder)
+    state = official_state_dict(model)
+    write_trainable(state, folder)
+    write_adapter(state, model.config, folder / ADAPTER_DIR)
+    if processor is not None:
+        processor.save_pretrained(folder)
+    if include_backbones:
+        frozen = {
+            name: param.detach().cpu().contiguous()
+            for name, param in model.state_dict().items()
+            if name not in dict(model.trainable_named_parameters())
+        }
+        tmp = folder / f".{BACKBONES_FILE}.tmp"
+        save_file(frozen, str(tmp))
+        tmp.replace(folder / BACKBONES_FILE)
+    return folder
+
+
+# ---------------------------------------------------------------------- loading
+def offline_mode() -> bool:
+    """``OVMER_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): use only what is already in the Hugging Face cache."""
+    return any(os.environ.get(v, "") not in ("", "0") for v in ("OVMER_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+def _dtype_kwarg(dtype: torch.dtype) -> dict[str, Any]:
+    """``dtype=`` since transformers 4.56 (``torch_dtype=`` before; deprecated in 5.x)."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
+def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> dict[str, Any]:
+    """The three public backbones at their pinned revisions (spec §3). Needs network or a warm cache."""
+    from transformers import CLIPVisionModelWithProjection, HubertModel, Qwen2ForCausalLM
+
+    offline = offline_mode()
+    try:
+        llm = Qwen2ForCausalLM.from_pretrained(
+            config.llm_id,
+            revision=config.llm_revision or "main",
+            local_files_only=offline,
+            **_dtype_kwarg(llm_dtype),
+        )
+        vision = CLIPVisionModelWithProjection.from_pretrained(
+            config.vision_id, revision=config.vision_revision or "main", local_files_only=offline
+        )
+        audio = HubertModel.from_pretrained(
+            config.audio_id, revision=config.audio_revision or "main", local_files_only=offline
+        )
+    except OSError as exc:
+        raise ModelError(
+            f"cannot load the backbones {config.llm_id}, {config.vision_id}, {config.audio_id} from "
+            f"Hugging Face: {exc}. Download them once with network access (they are cached)."
+        ) from exc
+    return {"llm_base": llm, "vision": vision, "audio": audio}
+
+
+def _load_backbones_file(model: AffectGPTModel, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    trainable = {name for name, _ in model.trainable_named_parameters()}
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items() if k not in trainable}
+    try:
+        check_official_keys(state, expected, str(path))
+    except CheckpointKeyError as exc:
+        raise CheckpointKeyError(str(exc).replace("trainable tensors", "frozen tensors")) from None
+    model.load_state_dict(state, strict=False)  # frozen part only; completeness checked just above
+
+
+def build_model(config: AffectGPTConfig, folder: Path | None, dtype: torch.dtype) -> AffectGPTModel:
+    """Backbones from ``folder/backbones.safetensors`` if present, else from the hub."""
+    if folder is not None and (folder / BACKBONES_FILE).is_file():
+        model = AffectGPTModel(config)
+        _load_backbones_file(model, folder / BACKBONES_FILE)
+        return model
+    return AffectGPTModel(config, **load_backbones_from_hub(config, dtype))
+
+
+def _finish(
+    model: AffectGPTModel, device: str | torch.device, dtype: torch.dtype, merge: bool
+) -> AffectGPTModel:
+    """Merge LoRA, cast the LLM, move, and switch everything to eval mode (spec §8: eval at inference)."""
+    device = torch.device(device)
+    if device.type == "cpu" and dtype != torch.float32:
+        raise ModelError("on CPU ovmer runs in fp32; use --dtype fp32 (fp16/bf16 need a CUDA device)")
+    if merge:
+        model.merge_lora()
+    model.llm.to(dtype)
+    model.to(device)
+    # Encoders stay fp32 and run under autocast on CUDA (fp16 in fidelity mode, spec §5).
+    model.autocast_dtype = dtype if device.type == "cuda" and dtype != torch.float32 else None
+    return model.eval()
+
+
+def load_model(
+    name_or_path: str | Path,
+    *,
+    config: str | Path | AffectGPTConfig | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str = "fp32",
+    merge_lora: bool = True,
+) -> LoadedModel:
+    """Load an AffectGPT model for inference.
+
+    ``name_or_path``: an ovmer model folder (``ovmer checkpoint convert`` output or ``save_pretrained``),
+    an official ``.pth`` (then ``config`` names the variant, e.g. ``affectgpt-frame``), or a Hugging Face
+    repo id holding an ovmer model folder.
+    """
+    torch_dtype = DTYPES.get(dtype)
+    if torch_dtype is None:
+        raise ModelError(f"unknown dtype {dtype!r}; use one of {sorted(DTYPES)}")
+    path = Path(name_or_path)
+    if path.is_file() and path.suffix in (".pth", ".pt"):
+        if config is None:
+            raise ModelError(
+                f"{path} is an official checkpoint; say which variant it is with "
+                "--config affectgpt-face|affectgpt-frame (or a model folder to take its config and backbones)"
+            )
+        cfg, base_folder = _config_and_folder(config)
+        state = official_model_state(read_official_checkpoint(path), str(path))  # fail fast, before backbones
+        model = build_model(cfg, base_folder, torch_dtype)
+        load_official_state_dict(model, state, str(path))
+        processor = AffectGPTProcessor.from_pretrained(base_folder, cfg)
+        return LoadedModel(_finish(model, device, torch_dtype, merge_lora), processor, str(path))
+    if not path.is_dir():
+        path = _download_model_folder(str(name_or_path))
+    if not (path / CONFIG_NAME).is_file():
+        raise ModelError(f"{path} is not an ovmer model folder: {CONFIG_NAME} is missing")
+    cfg = AffectGPTConfig.from_pretrained(path)
+    model = build_model(cfg, path, torch_dtype)
+    load_official_state_dict(model, _read_trainable(path), str(path / TRAINABLE_FILE))
+    processor = AffectGPTProcessor.from_pretrained(path, cfg)
+    return LoadedModel(_finish(model, device, torch_dtype, merge_lora), processor, str(path))
+
+
+def _config_and_folder(config: str | Path | AffectGPTConfig) -> tuple[AffectGPTConfig, Path | None]:
+    """A config object, plus the folder it came from when that folder may hold backbones/tokenizer."""
+    if isinstance(config, AffectGPTConfig):
+        return config, None
+    folder = Path(config) if Path(config).is_dir() else None
+    return AffectGPTConfig.from_pretrained(config), folder
+
+
+def _read_trainable(folder: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    file = folder / TRAINABLE_FILE
+    if not file.is_file():
+        raise ModelError(
+            f"{folder} has no {TRAINABLE_FILE}; convert an official checkpoint with `ovmer checkpoint convert`"
+        )
+    return load_file(str(file))
+
+
+def _download_model_folder(repo_id: str) -> Path:
+    if "/" not in repo_id or repo_id.count("/") > 1:
+        raise ModelError(f"{repo_id} is neither a local model folder, a .pth file nor a Hugging Face repo id")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=offline_mode()))
+    except Exception as exc:
+        raise ModelError(f"cannot fetch the model {repo_id} from Hugging Face: {exc}") from exc
+
+
+# ---------------------------------------------------------------------- conversion
+def meta_model(config: AffectGPTConfig) -> AffectGPTModel:
+    """The full model on the meta device: shapes and counts with no memory and no download."""
+    with torch.device("meta"):
+        return AffectGPTModel(config)
+
+
+def convert_checkpoint(
+    pth: str | Path, config: str | Path | AffectGPTConfig, out: str | Path
+) -> dict[str, Any]:
+    """Official ``.pth`` -> ovmer folder (config, trainable.safetensors, peft adapter), strictly checked.
+
+    When ``config`` is a model folder, its tokenizer and backbones (if any) are copied along, so the
+    result is self-contained (how tests and offline users make packages that load with no download).
+    """
+    cfg, base_folder = _config_and_folder(config)
+    state = official_model_state(read_official_checkpoint(pth), str(pth))
+    check_official_keys(state, expected_official_shapes(meta_model(cfg)), str(pth))
+    state = {k: v.to(torch.float32).contiguous() for k, v in state.items()}
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save_pretrained(out)
+    write_trainable(state, out)
+    write_adapter(state, cfg, out / ADAPTER_DIR)
+    if base_folder is not None:
+        for name in (BACKBONES_FILE, TOKENIZER_DIR):
+            source = base_folder / name
+            if source.is_file():
+                shutil.copyfile(source, out / name)
+            elif source.is_dir():
+                shutil.copytree(source, out / name, dirs_exist_ok=True)
+    summary = {"source": str(pth), "out": str(out), "config": cfg.name, "tensors": len(state)}
+    (out / "conversion.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
