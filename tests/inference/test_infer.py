@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ovmer.cli.main import app
+from ovmer.data.registry import load_samples, manifest_samples
 from ovmer.errors import DatasetError, OvmerError
 from ovmer.inference.engine import AffectGPTEngine
 from ovmer.inference.results import read_jsonl_records
 from ovmer.inference.runner import infer_split
-from ovmer.inference.samples import manifest_samples, unibench_samples
 from ovmer.models.generation import DecodingSettings
 from ovmer.models.loading import load_model
 from ovmer.safe_pickle import load_npz_key
@@ -26,12 +26,12 @@ SETTINGS = DecodingSettings(max_new_tokens=6)
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("split")
-    rows = []
+    rows = ["name,video,subtitle"]
     for i in range(5):
         write_clip(folder / f"s{i}.mp4", [((i * 40) % 255, 100, 30 * j % 255) for j in range(6 + i)])
-        rows.append({"name": f"s{i}", "video": f"s{i}.mp4", "subtitle": f"line {i}" if i % 2 else None})
-    path = folder / "manifest.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        rows.append(f"s{i},s{i}.mp4,{f'line {i}' if i % 2 else ''}")
+    path = folder / "toy.csv"  # a user dataset: ovmer's CSV manifest (--dataset csv:PATH)
+    path.write_text("\n".join(rows) + "\n")
     return path
 
 
@@ -116,9 +116,7 @@ def test_cli_infer_manifest(manifest: Path, tiny_frame_dir: Path, tmp_path: Path
     args = [
         "infer",
         "--dataset",
-        "toy",
-        "--manifest",
-        str(manifest),
+        f"csv:{manifest}",
         "--out",
         str(tmp_path),
         "--model",
@@ -133,25 +131,29 @@ def test_cli_infer_manifest(manifest: Path, tiny_frame_dir: Path, tmp_path: Path
     assert run["done"] == 5 and run["decoding"]["mode"] == "greedy"
 
 
-def test_unibench_split_listing(reference: Path) -> None:
-    samples = unibench_samples("mer2023", reference / "labels")
+def test_registry_split_listing(reference: Path) -> None:
+    """infer reads samples through the dataset registry: test sizes, media folders, subtitles."""
+    samples = load_samples(reference / "labels", "mer2023")
     assert len(samples) == 411
     assert samples[0].video is not None and samples[0].video.parent.name == "video"
-    assert len(unibench_samples("cmumosi", reference / "labels" / "cmumosi-process")) == 686
+    assert samples[0].face is not None and samples[0].face.parent.name == "openface_face"
+    assert len(load_samples(reference / "labels" / "cmumosi-process", "cmumosi")) == 686
     with pytest.raises(DatasetError, match="unknown dataset"):
-        unibench_samples("nope", reference)
+        load_samples(reference, "nope")
 
 
-def test_cli_infer_official_unibench_layout(tmp_path: Path, tiny_face_dir: Path) -> None:
-    """A miniature mer2023-dataset-process folder: label npz, transcript, video/audio/openface_face."""
+NAMES = ["sample_00000001", "sample_00000002", "sample_00000003"]
+
+
+def _mer2023_tree(data: Path, official_faces: bool = True) -> Path:
+    """A miniature mer2023-dataset-process folder: label npz, transcript, video/audio(/openface_face)."""
     import numpy as np
     import pandas as pd
 
-    root = tmp_path / "data" / "mer2023-dataset-process"
+    root = data / "mer2023-dataset-process"
     for sub in ("video", "audio", "openface_face"):
         (root / sub).mkdir(parents=True)
-    names = ["sample_00000001", "sample_00000002", "sample_00000003"]
-    labels = {n: {"emo": "happy", "val": 1.0} for n in names}
+    labels = {n: {"emo": "happy", "val": 1.0} for n in NAMES}
     np.savez_compressed(
         root / "label-6way.npz",
         test1_corpus=np.array(labels, dtype=object),
@@ -159,35 +161,73 @@ def test_cli_infer_official_unibench_layout(tmp_path: Path, tiny_face_dir: Path)
     )
     pd.DataFrame(
         {
-            "name": [*names, "sample_00000009"],
+            "name": [*NAMES, "sample_00000009"],
             "chinese": ["你好"] * 4,
             "english": ["Hello.", None, "Oh no!", "x"],
         }
     ).to_csv(root / "transcription-engchi-polish.csv", index=False)
     rng = np.random.default_rng(0)
-    for n in names:
+    for n in NAMES:
         write_clip(root / "video" / f"{n}.mp4", [(30, 60, 90)] * 6, audio_seconds=None)
         write_wav(root / "audio" / f"{n}.wav", 0.1 * rng.standard_normal(40000))
-        np.save(root / "openface_face" / f"{n}.npy", rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8))
-    out = tmp_path / "out"
-    args = ["infer", "--dataset", "mer2023", "--root", str(tmp_path / "data"), "--out", str(out)]
-    args += [
-        "--model",
-        str(tiny_face_dir),
-        "--batch-size",
-        "2",
-        "--max-new-tokens",
-        "4",
-        "--run-name",
-        "r",
-        "--checkpoint-name",
-        "checkpoint_000050_loss_0.527",
-    ]
+        if official_faces:
+            crops = rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8)
+            np.save(root / "openface_face" / f"{n}.npy", crops)
+    return root
+
+
+def _infer_args(data: Path, out: Path, model: Path) -> list[str]:
+    args = ["infer", "--dataset", "mer2023", "--root", str(data), "--out", str(out), "--model", str(model)]
+    args += ["--batch-size", "2", "--max-new-tokens", "4", "--run-name", "r"]
+    return [*args, "--checkpoint-name", "checkpoint_000050_loss_0.527"]
+
+
+def _answers(out: Path) -> dict[str, str]:
+    npz = out / "results-mer2023" / "r" / "checkpoint_000050_loss_0.527.npz"
+    return load_npz_key(npz, "name2reason").tolist()  # type: ignore[no-any-return]
+
+
+def test_cli_infer_official_unibench_layout(tmp_path: Path, tiny_face_dir: Path) -> None:
+    _mer2023_tree(tmp_path / "data")
+    args = _infer_args(tmp_path / "data", tmp_path / "out", tiny_face_dir)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    answers = load_npz_key(
-        out / "results-mer2023" / "r" / "checkpoint_000050_loss_0.527.npz", "name2reason"
-    ).tolist()
-    assert sorted(answers) == names  # the test split only, not the training sample
+    assert sorted(_answers(tmp_path / "out")) == NAMES  # the test split only, not the training sample
     again = CliRunner().invoke(app, args)
     assert "0 generated, 3 already done" in again.output
+
+
+def test_cli_infer_face_model_without_openface_arrays(tmp_path: Path, tiny_face_dir: Path) -> None:
+    """No openface_face/<name>.npy: faces are detected in the videos (grey clips: centre fallback)."""
+    pytest.importorskip("mediapipe")
+    _mer2023_tree(tmp_path / "data", official_faces=False)
+    result = CliRunner().invoke(app, _infer_args(tmp_path / "data", tmp_path / "out", tiny_face_dir))
+    assert result.exit_code == 0, result.output
+    assert sorted(_answers(tmp_path / "out")) == NAMES
+
+
+def test_cli_infer_from_a_prepare_cache(tmp_path: Path, tiny_face_dir: Path) -> None:
+    """--prepared: samples ``ovmer prepare`` finished are read from its cache, not decoded again, and give
+    the same greedy answers as decoding (same official faces, same wav)."""
+    pytest.importorskip("mediapipe")
+    data = tmp_path / "data"
+    root = _mer2023_tree(data)
+    direct = CliRunner().invoke(app, _infer_args(data, tmp_path / "direct", tiny_face_dir))
+    assert direct.exit_code == 0, direct.output
+    cache = tmp_path / "cache"
+    prepared = CliRunner().invoke(app, ["prepare", str(data), "--dataset", "mer2023", "--out", str(cache)])
+    assert prepared.exit_code == 0, prepared.output
+    for video in (root / "video").iterdir():  # proof that nothing is decoded: the videos are gone
+        video.unlink()
+    args = [*_infer_args(data, tmp_path / "cached", tiny_face_dir), "--prepared", str(cache)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert _answers(tmp_path / "cached") == _answers(tmp_path / "direct")
+    not_a_cache = CliRunner().invoke(app, [*args[:-1], str(tmp_path)])
+    assert not_a_cache.exit_code == 2 and "prepare.json" in not_a_cache.output
+
+
+def test_cli_infer_needs_root_for_registered_datasets(tmp_path: Path, tiny_frame_dir: Path) -> None:
+    args = ["infer", "--dataset", "meld", "--out", str(tmp_path), "--model", str(tiny_frame_dir)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "--root" in result.output

@@ -159,8 +159,17 @@ def describe(
     ] = None,
     subtitle: Annotated[str | None, typer.Option("--subtitle", help="What is said in the clip.")] = None,
     asr: Annotated[
-        bool, typer.Option("--asr", help="AffectGPT: transcribe the subtitle with faster-whisper.")
+        bool,
+        typer.Option(
+            "--asr", help="AffectGPT: transcribe the subtitle (faster-whisper; offline Whisper tiny.en)."
+        ),
     ] = False,
+    asr_model: Annotated[
+        str | None, typer.Option("--asr-model", help="AffectGPT --asr: a Whisper model folder or id.")
+    ] = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="AffectGPT --asr: spoken language (en, zh …).")
+    ] = None,
     task: Annotated[Task, typer.Option("--task", help="ovlabels (default) or description.")] = Task.ovlabels,
     engine: Annotated[
         Engine,
@@ -180,7 +189,11 @@ def describe(
         Path | None, typer.Option("--audio", help="Audio file (default: <video>.wav, else the video).")
     ] = None,
     faces: Annotated[
-        Path | None, typer.Option("--faces", help="OpenFace face crops .npy (face model).")
+        Path | None,
+        typer.Option(
+            "--faces",
+            help="Face model: official OpenFace crops .npy (default: faces detected in the video).",
+        ),
     ] = None,
     config: ConfigOption = None,
     device: DeviceOption = "auto",
@@ -200,7 +213,7 @@ def describe(
 
         run_clues(video, as_json=as_json, llm=llm, subtitle=subtitle, fps=fps, no_asr=no_asr)
         return
-    from ovmer.inference.describe import describe_video, transcribe
+    from ovmer.inference.describe import describe_video, transcribe_clip
 
     if model is None:
         raise OvmerError(
@@ -211,7 +224,7 @@ def describe(
     if not video.is_file():
         raise OvmerError(f"video not found: {video}")
     if asr:
-        subtitle = transcribe(audio or video)
+        subtitle = transcribe_clip(video, audio, model=asr_model, language=language)
     runner = _engine(model, config, device, dtype)
     result = describe_video(
         runner,
@@ -232,13 +245,24 @@ def infer(
     out: Annotated[Path, typer.Option("--out", help="Output folder (resumable).")],
     model: ModelOption,
     dataset: Annotated[
-        str, typer.Option("--dataset", help="mer2023, mer2024, meld, iemocapfour, cmumosi, …")
+        str,
+        typer.Option(
+            "--dataset", help="Dataset id (ovmer data list: mer2023, meld, cmumosi, …) or csv:MANIFEST.csv."
+        ),
     ],
     root: Annotated[
-        Path | None, typer.Option("--root", help="The dataset's *-process folder or its parent.")
+        Path | None,
+        typer.Option("--root", help="Folder holding the dataset's official folder (or that folder itself)."),
     ] = None,
-    manifest: Annotated[
-        Path | None, typer.Option("--manifest", help="JSONL of samples instead of --root.")
+    split: Annotated[
+        str, typer.Option("--split", help="test (default) or val where the dataset has one.")
+    ] = "test",
+    prepared: Annotated[
+        Path | None,
+        typer.Option(
+            "--prepared",
+            help="An `ovmer prepare` cache of this dataset: prepared samples are not decoded again.",
+        ),
     ] = None,
     task: Annotated[Task, typer.Option("--task")] = Task.ovlabels,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
@@ -264,14 +288,20 @@ def infer(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Media decoding threads.")] = 4,
 ) -> None:
     """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped."""
+    from ovmer.data.benchmarks import get_benchmark
+    from ovmer.data.registry import CSV_PREFIX, is_manifest, load_samples
     from ovmer.inference.runner import infer_split
-    from ovmer.inference.samples import manifest_samples, unibench_samples
 
-    if (root is None) == (manifest is None):
-        raise OvmerError("give exactly one of --root (official folder) or --manifest (JSONL)")
-    samples = (
-        manifest_samples(manifest) if manifest is not None else unibench_samples(dataset, root or Path())
-    )
+    if is_manifest(dataset):
+        # Results go under the manifest's name: ``csv:runs/my_videos.csv`` → ``my_videos``.
+        dataset_name = Path(dataset[len(CSV_PREFIX) :]).stem
+    else:
+        if root is None:
+            raise OvmerError(
+                f"--root is required for --dataset {dataset} (or use --dataset csv:MANIFEST.csv)"
+            )
+        dataset_name = get_benchmark(dataset).result_dir  # upstream's results-<name> (iemocap: iemocapfour)
+    samples = load_samples(root, dataset, split)
     if limit is not None:
         samples = samples[:limit]
     source = Path(model)
@@ -282,7 +312,7 @@ def infer(
         runner,
         samples,
         out,
-        dataset=dataset,
+        dataset=dataset_name,
         task=task.value,
         decoding=_decoding(decoding, seed, max_new_tokens),
         batch_size=batch_size,
@@ -290,9 +320,10 @@ def infer(
         checkpoint_name=checkpoint_name or default_ckpt,
         skip_errors=skip_errors,
         workers=workers,
+        prepared=prepared,
     )
     console.print(
-        f"{dataset}: {result.generated} generated, {result.already_done} already done, {result.skipped} skipped "
+        f"{dataset_name}: {result.generated} generated, {result.already_done} already done, {result.skipped} skipped "
         f"of {result.total}; {result.samples_per_second:.2f} samples/s; {result.jsonl}"
         + (f"; {result.npz}" if result.npz else "")
     )

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from ovmer.errors import OvmerError
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.media_inputs import load_video_inputs
+from ovmer.inference.media_inputs import load_video_inputs, sibling_wav
 from ovmer.models.generation import DecodingSettings
 
 
-def transcribe(audio_path: str | Path, model_size: str = "large-v3", device: str = "auto") -> str:
-    """Subtitle by ASR with faster-whisper (extra ``ovmer[asr]``); upstream required a typed subtitle."""
-    try:
-        from faster_whisper import WhisperModel
-    except ImportError as exc:
-        raise OvmerError("--asr needs faster-whisper: pip install 'ovmer[asr]'") from exc
-    try:
-        model = WhisperModel(model_size, device=device)
-        segments, _info = model.transcribe(str(audio_path))
-        return " ".join(segment.text.strip() for segment in segments).strip()
-    except Exception as exc:  # model download / decoding failures from a third-party library
-        raise OvmerError(f"ASR failed on {audio_path}: {exc}") from exc
+def transcribe_clip(
+    video: str | os.PathLike[str],
+    audio: str | os.PathLike[str] | None = None,
+    *,
+    model: str | None = None,
+    language: str | None = None,
+) -> str:
+    """Subtitle by speech recognition (:func:`ovmer.media.asr.transcribe`, offline Whisper tiny.en by
+    default): upstream requires a typed subtitle (spec §12.6). Audio as :func:`describe_video` picks it."""
+    from ovmer.media.asr import transcribe
+    from ovmer.media.audio import load_audio
+
+    source = audio if audio is not None else (sibling_wav(video) or video)
+    return transcribe(load_audio(source), model=model, language=language)
 
 
 def describe_video(
@@ -37,14 +39,18 @@ def describe_video(
 ) -> dict[str, Any]:
     """Run AffectGPT on one video; returns the response and what was used to get it.
 
-    The frame model reads the video itself; the face model needs ``faces`` (OpenFace ``.npy``).
-    Audio comes from ``audio``, else ``<video>.wav`` beside the video, else the video's audio stream.
+    The frame model reads the video's frames. The face model reads ``faces`` (an official OpenFace
+    ``.npy``) when given, else detects faces in the video with MediaPipe (an approximation of
+    OpenFace's aligned crops; ``face_source`` in the result says which). Audio comes from ``audio``,
+    else ``<video>.wav`` beside the video (the pre-extracted track upstream reads), else the video's
+    own audio stream.
     """
     decoding = decoding or DecodingSettings()
     config = engine.model.config
-    inputs = load_video_inputs(video, visual_kind=config.visual_input, audio=audio, faces=faces)
+    audio_path = Path(audio) if audio is not None else sibling_wav(video)
+    inputs = load_video_inputs(video, visual_kind=config.visual_input, audio=audio_path, faces=faces)
     response = engine.respond([inputs], [subtitle], task, decoding)[0]
-    return {
+    result: dict[str, Any] = {
         "video": str(video),
         "task": task,
         "response": response.text,
@@ -54,4 +60,10 @@ def describe_video(
         "engine": "affectgpt",
         "decoding": decoding.describe(),
         "generated_tokens": len(response.token_ids),
+        "audio_source": inputs.audio_source,
     }
+    if inputs.face_source is not None:
+        result["face_source"] = inputs.face_source
+    if inputs.face_found is not None:
+        result["faces_found"] = sum(inputs.face_found)
+    return result

@@ -10,6 +10,7 @@ Layout under ``out``:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,19 +19,79 @@ from pathlib import Path
 from typing import Any
 
 from ovmer.atomic import write_json_atomic
+from ovmer.data.registry import Sample
 from ovmer.errors import DatasetError, OvmerError
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.media_inputs import VideoInputs, load_video_inputs
+from ovmer.inference.media_inputs import FaceDetectors, VideoInputs, existing_audio, load_video_inputs
 from ovmer.inference.results import append_jsonl_records, read_jsonl_records, write_name2reason_npz
-from ovmer.inference.samples import InferenceSample
+from ovmer.media.decode import DEFAULT_NUM_FRAMES
 from ovmer.models.generation import DecodingSettings
 
-LoadFn = Callable[[InferenceSample, str], VideoInputs]
+#: (sample, visual kind) -> model inputs and the subtitle to use (None: the sample's own).
+LoadFn = Callable[[Sample, str], tuple[VideoInputs, str | None]]
 
 
-def load_sample(sample: InferenceSample, visual_kind: str) -> VideoInputs:
-    """Decode one sample's media for the model's visual input kind."""
-    return load_video_inputs(sample.video, visual_kind=visual_kind, audio=sample.audio, faces=sample.faces)
+class SampleLoader:
+    """Decodes one registry :class:`~ovmer.data.registry.Sample` for the model, or reads it from an
+    ``ovmer prepare`` cache.
+
+    From media: the dataset's wav when it exists, else the video's audio track (as ``prepare``); the
+    official face array when it exists, else MediaPipe faces detected in the video (face model).
+    From a cache (``prepared``): samples that ``prepare`` finished are loaded without decoding; its
+    subtitle fills in a sample without one (``prepare --asr``). Other samples are decoded.
+    """
+
+    def __init__(self, prepared: str | os.PathLike[str] | None = None) -> None:
+        self.prepared = None if prepared is None else Path(prepared)
+        if self.prepared is not None and not (self.prepared / "prepare.json").is_file():
+            raise DatasetError(
+                f"{self.prepared} is not an ovmer prepare cache (no prepare.json); run "
+                "`ovmer prepare ROOT --dataset ID --out CACHE` first or leave out --prepared"
+            )
+        self.detectors = FaceDetectors()
+
+    def __call__(self, sample: Sample, visual_kind: str) -> tuple[VideoInputs, str | None]:
+        cached = self._from_cache(sample, visual_kind)
+        if cached is not None:
+            return cached
+        face = (
+            sample.face
+            if visual_kind == "face" and sample.face is not None and sample.face.is_file()
+            else None
+        )
+        inputs = load_video_inputs(
+            sample.video,
+            visual_kind=visual_kind,
+            audio=existing_audio(sample.audio),
+            faces=face,
+            detector=self.detectors.get() if visual_kind == "face" and face is None else None,
+        )
+        return inputs, sample.subtitle
+
+    def _from_cache(self, sample: Sample, visual_kind: str) -> tuple[VideoInputs, str | None] | None:
+        from ovmer.data.prepare import is_done, load_prepared
+
+        if self.prepared is None or not is_done(self.prepared, sample.name):
+            return None
+        item = load_prepared(self.prepared, sample.name)
+        visual = item.faces if visual_kind == "face" else item.frames
+        if visual is None or visual.shape[0] != DEFAULT_NUM_FRAMES:
+            return None  # frames not saved, or another frame count: decode instead
+        meta = item.meta
+        inputs = VideoInputs(
+            visual=visual,
+            audio=item.audio_clips,
+            visual_kind=visual_kind,
+            num_source_frames=int(meta.get("num_video_frames", 0)),
+            audio_seconds=float(meta.get("audio_samples", 0)) / 16000,
+            face_source=meta.get("face_source") if visual_kind == "face" else None,
+            face_found=meta.get("face_found") if visual_kind == "face" else None,
+            audio_source=meta.get("audio_source"),
+        )
+        return inputs, sample.subtitle if sample.subtitle is not None else item.subtitle
+
+    def close(self) -> None:
+        self.detectors.close()
 
 
 @dataclass
@@ -70,7 +131,7 @@ def _run_record(
 
 def infer_split(
     engine: AffectGPTEngine,
-    samples: Sequence[InferenceSample],
+    samples: Sequence[Sample],
     out: str | Path,
     *,
     dataset: str,
@@ -81,7 +142,8 @@ def infer_split(
     checkpoint_name: str = "model",
     skip_errors: bool = False,
     show_progress: bool = True,
-    load_fn: LoadFn = load_sample,
+    load_fn: LoadFn | None = None,
+    prepared: str | os.PathLike[str] | None = None,
     max_batches: int | None = None,
     workers: int = 4,
 ) -> InferSummary:
@@ -89,7 +151,8 @@ def infer_split(
 
     Samples are batched in order of subtitle length; media of the next batch are decoded by
     ``workers`` threads while the model runs. ``max_batches`` stops early (used to simulate
-    interruptions in tests and for quick checks).
+    interruptions in tests and for quick checks). ``load_fn`` decodes a sample (default: a
+    :class:`SampleLoader`, reading the ``ovmer prepare`` cache ``prepared`` when given).
     """
     decoding = decoding or DecodingSettings()
     out = Path(out)
@@ -117,14 +180,17 @@ def infer_split(
     started = time.perf_counter()
     generated = skipped = 0
     # Similar prompt lengths in one batch waste less compute on padding; results do not depend on it.
-    todo.sort(key=lambda s: len(s.subtitle))
+    todo.sort(key=lambda s: len(s.subtitle or ""))
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     if max_batches is not None:
         batches = batches[:max_batches]
 
-    def decode_one(sample: InferenceSample) -> VideoInputs | OvmerError:
+    loader = SampleLoader(prepared) if load_fn is None else None
+    load: LoadFn = load_fn if load_fn is not None else loader  # type: ignore[assignment]
+
+    def decode_one(sample: Sample) -> tuple[VideoInputs, str | None] | OvmerError:
         try:
-            return load_fn(sample, visual_kind)
+            return load(sample, visual_kind)
         except OvmerError as exc:
             if not skip_errors:
                 raise OvmerError(f"{dataset}/{sample.name}: {exc}") from exc
@@ -133,33 +199,39 @@ def infer_split(
     progress = _make_progress(show_progress)
     # Media of the next batch are decoded by `workers` threads (PyAV/NumPy release the GIL) while
     # the model runs on the current one.
-    with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        bar = progress.add_task(f"{dataset} {task}", total=len(samples), completed=len(done))
-        pending = [pool.submit(decode_one, s) for s in batches[0]] if batches else []
-        for index, batch in enumerate(batches):
-            decoded = [future.result() for future in pending]
-            pending = (
-                [pool.submit(decode_one, s) for s in batches[index + 1]] if index + 1 < len(batches) else []
-            )
-            good = [(s, x) for s, x in zip(batch, decoded, strict=True) if isinstance(x, VideoInputs)]
-            bad = [(s, x) for s, x in zip(batch, decoded, strict=True) if not isinstance(x, VideoInputs)]
-            if bad:
-                append_jsonl_records(
-                    task_dir / "errors.jsonl", ({"name": s.name, "error": str(x)} for s, x in bad)
+    try:
+        with progress, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            bar = progress.add_task(f"{dataset} {task}", total=len(samples), completed=len(done))
+            pending = [pool.submit(decode_one, s) for s in batches[0]] if batches else []
+            for index, batch in enumerate(batches):
+                decoded = [future.result() for future in pending]
+                pending = (
+                    [pool.submit(decode_one, s) for s in batches[index + 1]]
+                    if index + 1 < len(batches)
+                    else []
                 )
-                skipped += len(bad)
-            if good:
-                responses = engine.respond(
-                    [x for _, x in good], [s.subtitle for s, _ in good], task, decoding
-                )
-                rows = [
-                    {"name": s.name, "response": r.text, "dataset": dataset, "task": task}
-                    for (s, _), r in zip(good, responses, strict=True)
-                ]
-                append_jsonl_records(jsonl, rows)
-                done.update({row["name"]: row["response"] for row in rows})
-                generated += len(rows)
-            progress.update(bar, advance=len(batch))
+                good = [(s, x) for s, x in zip(batch, decoded, strict=True) if isinstance(x, tuple)]
+                bad = [(s, x) for s, x in zip(batch, decoded, strict=True) if not isinstance(x, tuple)]
+                if bad:
+                    append_jsonl_records(
+                        task_dir / "errors.jsonl", ({"name": s.name, "error": str(x)} for s, x in bad)
+                    )
+                    skipped += len(bad)
+                if good:
+                    responses = engine.respond(
+                        [x[0] for _, x in good], [x[1] for _, x in good], task, decoding
+                    )
+                    rows = [
+                        {"name": s.name, "response": r.text, "dataset": dataset, "task": task}
+                        for (s, _), r in zip(good, responses, strict=True)
+                    ]
+                    append_jsonl_records(jsonl, rows)
+                    done.update({row["name"]: row["response"] for row in rows})
+                    generated += len(rows)
+                progress.update(bar, advance=len(batch))
+    finally:
+        if loader is not None:
+            loader.close()
     seconds = time.perf_counter() - started
     npz = None
     if all(s.name in done for s in samples):
