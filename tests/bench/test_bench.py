@@ -153,12 +153,102 @@ def test_run_folder_of_another_model_is_refused(tree: Path, tmp_path: Path, whee
     assert "use another --out folder" in result.output
 
 
-def test_model_specs() -> None:
+def test_model_specs(tmp_path: Path) -> None:
     assert load_model("clues").identity == "clues:v1"
-    with pytest.raises(OvmerError, match="AffectGPT inference"):
-        load_model("affectgpt:/ckpt/checkpoint_000050.pth")
+    pth = tmp_path / "checkpoint_000050.pth"
+    pth.write_bytes(b"")
+    with pytest.raises(OvmerError, match="--config affectgpt-face"):  # a .pth needs its variant
+        load_model(f"affectgpt:{pth}")
+    with pytest.raises(OvmerError, match="known key"):
+        load_model(f"affectgpt:{pth}?temperature=0")
+    with pytest.raises(OvmerError, match="integer"):
+        load_model(f"affectgpt:{pth}?max_new_tokens=many")
+    with pytest.raises(OvmerError, match="needs a model"):
+        load_model("affectgpt:")
     with pytest.raises(OvmerError, match="unknown model spec"):
         load_model("gpt4v")
+
+
+def _affectgpt_tree(root: Path) -> Path:
+    """MER2023 (3 samples: official OpenFace array + wav; raw video only; clip missing) and CMU-MOSI
+    (1 sample), synthesized clips, official layout."""
+    from tests.models.helpers import write_clip, write_wav
+
+    mer = root / "mer2023-dataset-process"
+    _labels(
+        mer / "label-6way.npz",
+        "test1_corpus",
+        {n: {"emo": e, "val": 0.0} for n, e in [("m_face", "happy"), ("m_raw", "sad"), ("m_lost", "angry")]},
+    )
+    for sub in ("video", "audio", "openface_face"):
+        (mer / sub).mkdir()
+    rng = np.random.default_rng(0)
+    write_clip(mer / "video" / "m_face.mp4", [(200, 150, 120)] * 6, audio_seconds=None)
+    write_wav(mer / "audio" / "m_face.wav", 0.1 * rng.standard_normal(40000))
+    np.save(mer / "openface_face" / "m_face.npy", rng.integers(0, 255, (5, 112, 112, 3), dtype=np.uint8))
+    write_clip(mer / "video" / "m_raw.mp4", [(90, 60, 30 + 10 * i) for i in range(10)], audio_seconds=2.5)
+    (mer / "transcription-engchi-polish.csv").write_text(
+        "name,chinese,english\nm_face,x,I am happy.\nm_raw,y,\nm_lost,z,Where?\n", encoding="utf-8"
+    )
+    mosi = root / "cmumosi-process"
+    _labels(mosi / "label.npz", "test_corpus", {"s_one": {"emo": 0, "val": 1.5}})
+    (mosi / "subvideo").mkdir()
+    write_clip(mosi / "subvideo" / "s_one.mp4", [(10, 200, 10)] * 9, audio_seconds=1.0)
+    (mosi / "transcription-engchi-polish.csv").write_text(
+        "name,chinese,english\ns_one,x,Good news.\n", encoding="utf-8"
+    )
+    return root
+
+
+def test_bench_affectgpt_tiny_model_end_to_end(
+    tmp_path: Path, wheel_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """affectgpt:<model> on a tiny random-weight face model: loaded once, greedy OV-label answers equal
+    to ``describe``'s, the missing clip recorded, both protocols scored, a rerun only re-scores."""
+    from ovmer.inference.describe import describe_video
+    from ovmer.inference.engine import load_engine
+    from ovmer.models.generation import DecodingSettings
+    from tests.models.helpers import cached_tiny
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model_dir = cached_tiny(tmp_path_factory, "face", 3)
+    root = _affectgpt_tree(tmp_path / "data")
+    out = tmp_path / "run"
+    spec = f"affectgpt:{model_dir}?max_new_tokens=8"
+    args = ["bench", "--model", spec, "--datasets", "mer2023,cmumosi", "--root", str(root)]
+    args += ["--out", str(out), "--assets", str(wheel_dir)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert results["model"].startswith(f"affectgpt:{model_dir}[tiny-face;")
+    mer = results["datasets"]["mer2023"]
+    assert (mer["answered"], list(mer["inference_failures"])) == (2, ["m_lost"])
+    assert "m_lost.mp4" in mer["inference_failures"]["m_lost"]
+    assert "clean" in mer["scores"] and set(results["datasets"]["cmumosi"]["scores"]) == {"paper", "clean"}
+    answers = {
+        json.loads(line)["name"]: json.loads(line)["text"]
+        for line in (out / "mer2023" / "answers.jsonl").read_text().splitlines()
+    }
+    engine = load_engine(str(model_dir))
+    settings = DecodingSettings(max_new_tokens=8)
+    mer_root = root / "mer2023-dataset-process"
+    official = describe_video(
+        engine,
+        mer_root / "video" / "m_face.mp4",
+        subtitle="I am happy.",
+        decoding=settings,
+        audio=mer_root / "audio" / "m_face.wav",
+        faces=mer_root / "openface_face" / "m_face.npy",
+    )
+    detected = describe_video(engine, mer_root / "video" / "m_raw.mp4", subtitle="", decoding=settings)
+    assert detected["face_source"] == "detected"
+    assert answers == {"m_face": official["response"], "m_raw": detected["response"]}
+
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 0, again.output
+    rerun = json.loads((out / "results.json").read_text())
+    assert rerun["datasets"]["cmumosi"]["inferred_now"] == 0
+    assert rerun["datasets"]["mer2023"]["scores"] == mer["scores"]
 
 
 def test_missing_dataset_folder_is_named(tmp_path: Path, wheel_dir: Path) -> None:

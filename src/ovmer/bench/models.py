@@ -1,21 +1,24 @@
-"""Models ``ovmer bench`` can run: each turns one clip (+ its subtitle) into a free-text answer.
+"""Models ``ovmer bench`` can run: each turns one dataset sample into a free-text answer.
 
 The table :data:`MODEL_FACTORIES` maps a spec prefix to the function that builds the model, so a
 reader sees at once where every model comes from; later issues add zero-shot MLLMs to it.
 
 * ``clues`` — the offline clue engine (:mod:`ovmer.clues`); uses the dataset's subtitle as the
   transcript when there is one (Whisper tiny.en otherwise);
-* ``affectgpt:<checkpoint>`` — AffectGPT inference (:mod:`ovmer.inference`, built on the model
-  branch); a clear error until it is installed.
+* ``affectgpt:<model>[?key=value&…]`` — AffectGPT (:mod:`ovmer.inference`) with the OV-label question,
+  greedy decoding by default. ``<model>`` is an ovmer model folder, a Hugging Face id, or an official
+  ``.pth`` with ``config=affectgpt-face|affectgpt-frame``; the options are the fields of
+  :class:`AffectGPTOptions` (for example ``affectgpt:ckpt.pth?config=affectgpt-face&dtype=fp16``).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import dataclasses
 from collections.abc import Callable
-from pathlib import Path
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from ovmer.data.registry import Sample
 from ovmer.errors import OvmerError
 
 
@@ -24,7 +27,7 @@ class BenchModel(Protocol):
 
     identity: str  # recorded in results; also the run folder's guard against mixing models
 
-    def answer(self, video: Path | None, subtitle: str) -> str:
+    def answer(self, sample: Sample) -> str:
         """The free-text answer for one sample (what upstream stores in ``name2reason``)."""
         ...
 
@@ -36,15 +39,82 @@ class ClueModel:
         self.fps = fps
         self.identity = "clues:v1"
 
-    def answer(self, video: Path | None, subtitle: str) -> str:
+    def answer(self, sample: Sample) -> str:
         from ovmer.clues import describe_with_clues
 
-        if video is None:
+        if sample.video is None:
             raise OvmerError("no video file for this sample")
+        subtitle = sample.subtitle or None
         result = describe_with_clues(
-            video, subtitle=subtitle or None, fps=self.fps, transcribe_speech=not subtitle
+            sample.video, subtitle=subtitle, fps=self.fps, transcribe_speech=subtitle is None
         )
         return result.description
+
+
+@dataclass(frozen=True)
+class AffectGPTOptions:
+    """``key=value`` options of an ``affectgpt:`` spec (defaults: the OV-label task, greedy)."""
+
+    config: str | None = None  # for an official .pth: affectgpt-face, affectgpt-frame or a model folder
+    device: str = "auto"  # cuda when available
+    dtype: str = "auto"  # fp16 on CUDA, fp32 on CPU
+    decoding: str = "greedy"  # or "paper" (top-k 20, top-p 0.9, T 1, seeded)
+    seed: int = 0
+    max_new_tokens: int = 1200  # the paper's budget
+
+    @classmethod
+    def parse(cls, query: str) -> AffectGPTOptions:
+        """``key=value&key=value`` → options, each value converted to the field's type."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for item in filter(None, query.split("&")):
+            key, sep, value = item.partition("=")
+            if not sep or key not in fields:
+                raise OvmerError(
+                    f"affectgpt spec option {item!r} is not key=value with a known key ({', '.join(fields)})"
+                )
+            if fields[key].type == "int":
+                try:
+                    values[key] = int(value)
+                except ValueError:
+                    raise OvmerError(
+                        f"affectgpt spec option {key} must be an integer, got {value!r}"
+                    ) from None
+            else:
+                values[key] = value
+        options = cls(**values)
+        if options.decoding not in ("greedy", "paper"):
+            raise OvmerError(
+                f"affectgpt spec option decoding must be greedy or paper, got {options.decoding!r}"
+            )
+        return options
+
+
+class AffectGPTModel:
+    """AffectGPT loaded once; each sample is decoded (official faces / wav when the dataset has them,
+    else faces detected in and audio taken from the video) and answered with the OV-label question."""
+
+    task = "ovlabels"
+
+    def __init__(self, model: str, options: AffectGPTOptions) -> None:
+        from ovmer.inference.engine import load_engine
+        from ovmer.inference.runner import SampleLoader
+        from ovmer.models.generation import DecodingSettings
+
+        self.engine = load_engine(model, options.config, options.device, options.dtype)
+        self.decoding = DecodingSettings(
+            mode="paper" if options.decoding == "paper" else "greedy",
+            seed=options.seed,
+            max_new_tokens=options.max_new_tokens,
+        )
+        self.loader = SampleLoader()
+        decoding = self.decoding.describe()
+        settings = ",".join(f"{k}={decoding[k]}" for k in sorted(decoding))
+        self.identity = f"affectgpt:{self.engine.source}[{self.engine.model.config.name};{settings}]"
+
+    def answer(self, sample: Sample) -> str:
+        inputs, subtitle = self.loader(sample, self.engine.model.config.visual_input)
+        return self.engine.respond([inputs], [subtitle], self.task, self.decoding)[0].text
 
 
 def _clues(argument: str) -> BenchModel:
@@ -54,15 +124,12 @@ def _clues(argument: str) -> BenchModel:
 
 
 def _affectgpt(argument: str) -> BenchModel:
-    if importlib.util.find_spec("ovmer.inference") is None:
+    model, _, query = argument.partition("?")
+    if not model:
         raise OvmerError(
-            "model spec 'affectgpt:<checkpoint>' needs AffectGPT inference (ovmer.inference), which is not "
-            "part of this install yet; use --model clues, or install an ovmer version with AffectGPT inference"
+            "model spec 'affectgpt:' needs a model: affectgpt:<model folder | HF id | file.pth?config=affectgpt-face>"
         )
-    raise OvmerError(
-        "AffectGPT inference is installed but not yet wired into `ovmer bench`; run `ovmer describe` and "
-        "score its outputs with `ovmer extract` + `ovmer score`"
-    )
+    return AffectGPTModel(model, AffectGPTOptions.parse(query))
 
 
 #: spec prefix → factory(argument after the colon).

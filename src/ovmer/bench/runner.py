@@ -30,9 +30,9 @@ import numpy as np
 
 from ovmer.atomic import write_json_atomic, write_text_atomic
 from ovmer.bench.models import BenchModel, load_model
-from ovmer.bench.tree import Sample, list_test_samples
 from ovmer.data.benchmarks import BenchmarkDataset, Family, get_benchmark
-from ovmer.errors import OvmerError
+from ovmer.data.registry import Sample, benchmark_samples, dataset_folder
+from ovmer.errors import DatasetError, OvmerError
 from ovmer.labels.mapping import LabelMapper
 from ovmer.llm.extractor import LabelExtractor
 from ovmer.results.formats import PredictionRecord, Predictions, as_stored_labels, write_jsonl, write_official
@@ -143,7 +143,7 @@ def infer(
         progress(run.dataset.id, "inference", done, len(samples))
     for sample in todo:
         try:
-            text = model.answer(sample.video, sample.subtitle)
+            text = model.answer(sample)
         except (OvmerError, OSError, RuntimeError, ValueError) as exc:
             run.failures[sample.name] = f"{type(exc).__name__}: {exc}"
             logger.warning("%s/%s: inference failed: %s", run.dataset.id, sample.name, exc)
@@ -184,6 +184,21 @@ def extract(
             else:
                 predictions.records[name].sentiment = outcome
     return predictions
+
+
+def load_test_split(dataset: BenchmarkDataset, root: Path) -> list[Sample]:
+    """The test split from the dataset registry (labels = the scorer's ground truth, in its order).
+
+    A missing or unreadable transcript gives samples without subtitles (the clue engine then
+    transcribes); a missing label file is an error naming the path ``--root`` should hold.
+    """
+    label_path = dataset_folder(root, dataset) / dataset.label_file
+    if not label_path.is_file() and dataset.names_file is None:
+        raise DatasetError(
+            f"{dataset.id}: {Path(root) / dataset.folder / dataset.label_file} not found; --root must hold the "
+            f"official folders ({dataset.folder}/{dataset.label_file}, {dataset.folder}/{dataset.video_dirs[0]}/<name>.mp4)"
+        )
+    return benchmark_samples(root, dataset, "test", require_subtitles=False)
 
 
 def run_bench(
@@ -227,7 +242,7 @@ def run_bench(
     runs: dict[str, DatasetRun] = {}
     sample_lines: list[str] = []
     for dataset in definitions:
-        samples = list_test_samples(dataset, root)
+        samples = load_test_split(dataset, root)
         if limit is not None:
             samples = samples[:limit]
         run = DatasetRun(dataset, samples=len(samples))
@@ -240,7 +255,7 @@ def run_bench(
         write_jsonl(predictions.records, folder / "predictions.jsonl")
         if predictions.records:
             write_official(predictions, folder / "official" / f"{model_spec.replace(':', '_')}.npz")
-        ground_truth = {s.name: s.ground_truth for s in samples}
+        ground_truth = {s.name: s.label for s in samples}
         for protocol in Protocol:
             try:
                 run.scores[protocol.value] = score_predictions(
@@ -250,7 +265,7 @@ def run_bench(
                 run.errors[protocol.value] = str(exc)
         for sample in samples:
             record = predictions.records.get(sample.name)
-            truth = sample.ground_truth
+            truth = sample.label
             sample_lines.append(
                 json.dumps(
                     {

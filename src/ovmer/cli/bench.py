@@ -27,7 +27,10 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def bench(
-    model: Annotated[str, typer.Option("--model", help="Model spec: clues, or affectgpt:<checkpoint>.")],
+    model: Annotated[
+        str,
+        typer.Option("--model", help="Model spec: clues, or affectgpt:<model>[?config=…&max_new_tokens=…]."),
+    ],
     datasets: Annotated[
         str, typer.Option("--datasets", help="Comma-separated dataset ids, e.g. mer2023,cmumosi.")
     ],

@@ -73,17 +73,9 @@ def _decoding(mode: Decoding, seed: int, max_new_tokens: int) -> Any:
 
 
 def _engine(model: str, config: str | None, device: str, dtype: DType) -> Any:
-    import torch
+    from ovmer.inference.engine import load_engine
 
-    from ovmer.inference.engine import AffectGPTEngine
-    from ovmer.models.loading import load_model
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    name = dtype.value
-    if name == "auto":
-        name = "fp16" if device.startswith("cuda") else "fp32"
-    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=name))
+    return load_engine(model, config, device, dtype.value)
 
 
 @model_app.command("summary")

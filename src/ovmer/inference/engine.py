@@ -59,3 +59,20 @@ class AffectGPTEngine:
         embeds, mask = self.prompt_embeddings(inputs, subtitles, task)
         ids = generate(self.model.llm, embeds, mask, self.stop, decoding, pad_id=self.processor.pad_id)
         return [Response(self.processor.decode_response(x), x) for x in ids]
+
+
+def load_engine(
+    model: str, config: str | None = None, device: str = "auto", dtype: str = "auto"
+) -> AffectGPTEngine:
+    """Load a model (folder, official ``.pth`` + ``config``, or HF id) into an engine.
+
+    ``device="auto"`` picks CUDA when available; ``dtype="auto"`` is fp16 on CUDA (the paper's LLM
+    precision) and fp32 on CPU (fp16 matmuls are slow or missing there).
+    """
+    from ovmer.models.loading import load_model
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = "fp16" if device.startswith("cuda") else "fp32"
+    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=dtype))
