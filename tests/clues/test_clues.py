@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ovmer.cli.main import app
 from ovmer.clues import ClueResult, describe_with_clues, rules
 from ovmer.clues.lexical import lexical_cues
-from ovmer.clues.media_io import read_audio, read_frames
+from ovmer.media import load_audio, read_frames_at_rate
 
 pytest.importorskip("mediapipe")
 pytest.importorskip("opensmile")
@@ -31,13 +31,15 @@ def demo_result() -> ClueResult:
     return describe_with_clues(DEMO)
 
 
-def test_media_io_reads_the_reference_clip(reference: Path) -> None:
-    video = read_frames(reference / "media" / "sample_00000000.mp4", fps=5)
-    assert video.frames[0].shape == (404, 720, 3)
+def test_frames_by_time_and_audio_of_the_reference_clip(reference: Path) -> None:
+    """The engine's decoding (ovmer.media): frames at 5 per second with their times, 16 kHz mono audio."""
+    video = read_frames_at_rate(reference / "media" / "sample_00000000.mp4", fps=5)
+    assert video.frames[0].shape == (404, 720, 3) and video.has_audio
     assert len(video.frames) == 18  # 3.52 s at 5 frames/s
+    assert video.times[:3] == pytest.approx([0.0, 0.2, 0.4])
     assert video.duration_s == pytest.approx(3.52, abs=0.05)
-    audio = read_audio(reference / "media" / "sample_00000000.mp4")
-    wav = read_audio(reference / "media" / "sample_00000000.wav")
+    audio = load_audio(reference / "media" / "sample_00000000.mp4")
+    wav = load_audio(reference / "media" / "sample_00000000.wav")
     assert audio.dtype == np.float32 and audio.ndim == 1
     assert len(wav) == 55357  # the 16 kHz reference file, unchanged
     assert abs(len(audio) - len(wav)) < 1600  # the AAC track resampled to 16 kHz: same length ±0.1 s
@@ -117,7 +119,7 @@ def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("not a video")
     result = CliRunner().invoke(app, ["describe", str(bad), "--engine", "clues"])
     assert result.exit_code == 2
-    assert "bad.mp4: cannot open as audio/video" in result.output
+    assert "bad.mp4: not a readable media file" in result.output
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

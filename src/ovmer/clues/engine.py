@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ovmer.clues import rules
-from ovmer.clues.media_io import read_audio, read_frames
 from ovmer.errors import OvmerError
 from ovmer.labels.parse import string_to_list
 
@@ -58,12 +59,16 @@ def describe_with_clues(
     from ovmer.clues.acoustic import acoustic_cues
     from ovmer.clues.face import facial_cues
     from ovmer.clues.lexical import lexical_cues
+    from ovmer.media.audio import load_audio
+    from ovmer.media.decode import read_frames_at_rate
 
     path = Path(video)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    frames = read_frames(path, fps=fps)
-    audio = read_audio(path)
+    # ovmer.media decoding: frames by time (cues unfold over the clip), audio as mono 16 kHz float32
+    # (the audio encoder's view, spec affectgpt-model §4.3); no audio track → no voice/speech cues.
+    frames = read_frames_at_rate(path, fps=fps)
+    audio = load_audio(path) if frames.has_audio else np.zeros(0, dtype=np.float32)
     timings["decode"] = time.perf_counter() - start
 
     start = time.perf_counter()

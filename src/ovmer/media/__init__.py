@@ -9,9 +9,11 @@ from ovmer.media.audio import SAMPLE_RATE, audio_clips, clip_starts, load_audio,
 from ovmer.media.clip import ClipInputs, load_clip_inputs
 from ovmer.media.decode import (
     DecodedClip,
+    TimedFrames,
     VideoInfo,
     probe_video,
     read_clip,
+    read_frames_at_rate,
     read_sampled_frames,
     sample_frame_indices,
 )
@@ -23,6 +25,7 @@ __all__ = [
     "DecodedClip",
     "FaceDetector",
     "FaceTrack",
+    "TimedFrames",
     "VideoInfo",
     "audio_clips",
     "clip_starts",
@@ -32,6 +35,7 @@ __all__ = [
     "probe_video",
     "read_audio",
     "read_clip",
+    "read_frames_at_rate",
     "read_sampled_frames",
     "resample",
     "sample_frame_indices",
