@@ -201,17 +201,16 @@ def _affectgpt_tree(root: Path) -> Path:
 
 
 def test_bench_affectgpt_tiny_model_end_to_end(
-    tmp_path: Path, wheel_dir: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, wheel_dir: Path, tiny_face_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """affectgpt:<model> on a tiny random-weight face model: loaded once, greedy OV-label answers equal
     to ``describe``'s, the missing clip recorded, both protocols scored, a rerun only re-scores."""
     from ovmer.inference.describe import describe_video
     from ovmer.inference.engine import load_engine
     from ovmer.models.generation import DecodingSettings
-    from tests.models.helpers import cached_tiny
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    model_dir = cached_tiny(tmp_path_factory, "face", 3)
+    model_dir = tiny_face_dir
     root = _affectgpt_tree(tmp_path / "data")
     out = tmp_path / "run"
     spec = f"affectgpt:{model_dir}?max_new_tokens=8"

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ovmer.errors import MediaError
-from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio, model_audio
-from ovmer.media.clip import load_clip_inputs
+from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio
+from ovmer.media.clip import clip_waveform, load_clip_inputs
 from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_clip
 from ovmer.media.faces import FaceDetector, faces_for_model
 
@@ -154,12 +154,7 @@ def load_video_inputs(
             audio_source=os.fspath(audio if audio is not None else video),
         )
     decoded = read_clip(video, DEFAULT_NUM_FRAMES, with_audio=audio is None)
-    if audio is not None:
-        waveform = load_audio(audio)
-    elif decoded.audio is not None:
-        waveform = model_audio(decoded.audio, decoded.audio_rate)
-    else:
-        raise MediaError(f"{video}: the video has no audio track and no separate audio file was given")
+    waveform = clip_waveform(decoded, audio)
     return VideoInputs(
         visual=decoded.model_frames,
         audio=audio_clips(waveform),

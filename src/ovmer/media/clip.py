@@ -10,7 +10,7 @@ import numpy as np
 
 from ovmer.errors import MediaError
 from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio, model_audio
-from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_clip
+from ovmer.media.decode import DEFAULT_NUM_FRAMES, DecodedClip, read_clip
 from ovmer.media.faces import DEFAULT_CROP_SIZE, FaceDetector, faces_for_model
 
 
@@ -46,6 +46,26 @@ class ClipInputs:
     num_video_frames: int = 0
     subtitle: str | None = None
     sample_rate: int = SAMPLE_RATE
+
+
+def clip_waveform(clip: DecodedClip, audio: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """Mono float32 16-kHz audio ``[samples]`` of a clip decoded by :func:`read_clip` (spec §4.3).
+
+    ``audio`` (a separate wav) wins when given; otherwise the track decoded with the frames is used
+    (read the clip with ``with_audio=audio is None`` so the track is decoded only when needed).
+
+    Raises:
+        MediaError: no separate file and no (non-empty) audio track, naming the video.
+    """
+    if audio is not None:
+        return load_audio(audio)
+    if clip.audio is not None:
+        return model_audio(clip.audio, clip.audio_rate)
+    if not clip.info.has_audio:
+        raise MediaError(
+            f"{clip.info.path}: the video has no audio track and no separate audio file was given"
+        )
+    raise MediaError(f"{clip.info.path}: the audio track has no samples")
 
 
 def load_clip_inputs(
@@ -102,14 +122,7 @@ def load_clip_inputs(
                 active.close()
         face_crops, face_found, face_source = track.crops, track.found, "detected"
         faces = faces_for_model(face_crops, n_frames, source=str(video))
-    if audio is None and not info.has_audio:
-        raise MediaError(f"{video}: the video has no audio track and no separate audio file was given")
-    if audio is not None:
-        waveform = load_audio(audio)
-    elif clip.audio is not None:
-        waveform = model_audio(clip.audio, clip.audio_rate)
-    else:
-        raise MediaError(f"{video}: the audio track has no samples")
+    waveform = clip_waveform(clip, audio)
     if subtitle is None and asr:
         from ovmer.media.asr import transcribe
 
