@@ -119,6 +119,9 @@ def test_csv_manifest(tmp_path: Path, media: dict[str, Path]) -> None:
     assert samples[0].subtitle == "Hello there" and samples[1].subtitle is None
     assert samples[0].label == "happy, excited" and samples[1].label == "sad, tired"
     assert samples[1].audio == media["wav"].resolve()
+    assert samples[0].face is None and samples[1].face is None
+    manifest.write_text("name,video,face\nc,clips/a.mp4,faces/c.npy\n", encoding="utf-8")
+    assert load_samples(None, f"csv:{manifest}")[0].face == (tmp_path / "faces" / "c.npy").resolve()
 
 
 @pytest.mark.parametrize(

@@ -231,3 +231,25 @@ def test_cli_infer_needs_root_for_registered_datasets(tmp_path: Path, tiny_frame
     args = ["infer", "--dataset", "meld", "--out", str(tmp_path), "--model", str(tiny_frame_dir)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2 and "--root" in result.output
+
+
+def test_sample_loader_picks_official_faces_then_detection(tmp_path: Path) -> None:
+    """A manifest's ``face`` array is used when it exists; otherwise faces are detected in the video."""
+    import numpy as np
+
+    pytest.importorskip("mediapipe")
+    from ovmer.inference.runner import SampleLoader
+
+    write_clip(tmp_path / "a.mp4", [(120, 90, 60)] * 5)
+    np.save(tmp_path / "a.npy", np.zeros((3, 112, 112, 3), np.uint8))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,video,face\nwith,a.mp4,a.npy\nwithout,a.mp4,missing.npy\n", encoding="utf-8")
+    loader = SampleLoader()
+    try:
+        with_face, without_face = (loader(s, "face")[0] for s in manifest_samples(manifest))
+        frames, subtitle = loader(manifest_samples(manifest)[0], "frame")
+    finally:
+        loader.close()
+    assert (with_face.face_source, with_face.num_source_frames) == ("openface", 3)
+    assert without_face.face_source == "detected" and without_face.face_found == [False] * 8
+    assert frames.face_source is None and frames.num_source_frames == 5 and subtitle is None

@@ -6,8 +6,9 @@ reader, so loading and scoring agree), subtitles from the column the benchmark's
 (NaN → ``""``), media paths from the benchmark's sub-folders. Nothing is substituted at random:
 :mod:`ovmer.data.check` reports what is missing.
 
-A user dataset is ``csv:PATH`` with columns ``name, video`` and optional ``audio, subtitle, labels``;
-relative paths in it are resolved against the CSV file's folder.
+A user dataset is ``csv:PATH`` with columns ``name, video`` and optional ``audio, subtitle, labels,
+face`` (``face``: an OpenFace ``.npy`` for the face model); relative paths in it are resolved against
+the CSV file's folder.
 """
 
 from __future__ import annotations
@@ -249,7 +250,10 @@ def _cell(row: pd.Series, column: str) -> str | None:
 
 
 def manifest_samples(csv_path: str | os.PathLike[str]) -> list[Sample]:
-    """Samples of a user CSV manifest (``name, video`` + optional ``audio, subtitle, labels``).
+    """Samples of a user CSV manifest (``name, video`` + optional ``audio, subtitle, labels, face``).
+
+    ``face`` names an official-layout OpenFace array ``[N, h, w, 3]`` BGR; without it the face model
+    and ``prepare`` detect faces in the video.
 
     ``labels`` may be a list-like string (``"['happy', 'excited']"``) or comma-separated words; it is
     normalised to words joined by ``", "`` as the OV loaders do.
@@ -309,7 +313,7 @@ def manifest_samples(csv_path: str | os.PathLike[str]) -> list[Sample]:
                 name=str(row["name"]).strip(),
                 video=resolve(_cell(row, "video")),
                 audio=resolve(_cell(row, "audio")),
-                face=None,
+                face=resolve(_cell(row, "face")),
                 subtitle=_cell(row, "subtitle") if "subtitle" in frame.columns else None,
                 label=labels,
                 split="all",
