@@ -38,7 +38,9 @@ def test_batched_greedy_equals_single(engine: AffectGPTEngine) -> None:
     subtitles = ["Fine.", "", "I don't know! I, I, I don't have experience in this area, really, truly."]
     settings = DecodingSettings(max_new_tokens=24)
     batched = engine.respond(inputs, subtitles, "description", settings)
-    single = [engine.respond([x], [s], "description", settings)[0] for x, s in zip(inputs, subtitles, strict=True)]
+    single = [
+        engine.respond([x], [s], "description", settings)[0] for x, s in zip(inputs, subtitles, strict=True)
+    ]
     assert [r.token_ids for r in batched] == [r.token_ids for r in single]
     assert [r.text for r in batched] == [r.text for r in single]
     assert all(len(r.token_ids) > 0 for r in batched)
@@ -48,9 +50,10 @@ def test_batched_greedy_equals_single(engine: AffectGPTEngine) -> None:
 def test_greedy_is_deterministic_and_paper_is_seeded(engine: AffectGPTEngine) -> None:
     inputs = _inputs(1, seed=5)
     greedy = DecodingSettings(max_new_tokens=16)
-    assert engine.respond(inputs, ["a"], "ovlabels", greedy)[0].token_ids == engine.respond(
-        inputs, ["a"], "ovlabels", greedy
-    )[0].token_ids
+    assert (
+        engine.respond(inputs, ["a"], "ovlabels", greedy)[0].token_ids
+        == engine.respond(inputs, ["a"], "ovlabels", greedy)[0].token_ids
+    )
     paper = [DecodingSettings(mode="paper", max_new_tokens=16, seed=s) for s in (1, 1, 2)]
     runs = [engine.respond(inputs, ["a"], "ovlabels", p)[0].token_ids for p in paper]
     assert runs[0] == runs[1]

@@ -62,7 +62,9 @@ def test_splice_positions_and_zeroed_placeholder_ids() -> None:
     clips = [rng.standard_normal((8, 32000)).astype(np.float32)]
     batch = processor([processor.prompt("so sad", "ovlabels")], faces, clips)
     ids = batch.input_ids[0].tolist()
-    face_id, multi_id, audio_id = (model.placeholder_ids[t] for t in ("<FaceHere>", "<MultiHere>", "<AudioHere>"))
+    face_id, multi_id, audio_id = (
+        model.placeholder_ids[t] for t in ("<FaceHere>", "<MultiHere>", "<AudioHere>")
+    )
     assert ids.count(face_id) == ids.count(audio_id) == ids.count(multi_id) == 1
     assert ids.index(multi_id) < ids.index(audio_id) < ids.index(face_id)
     table = model.input_embeddings()

@@ -9,7 +9,12 @@ import pytest
 import torch
 
 from ovmer.errors import ModelError
-from ovmer.models.processing_affectgpt import AffectGPTProcessor, clean_response, normalize_audio, setup_tokenizer
+from ovmer.models.processing_affectgpt import (
+    AffectGPTProcessor,
+    clean_response,
+    normalize_audio,
+    setup_tokenizer,
+)
 from ovmer.models.tiny import tiny_config, tiny_tokenizer
 
 
@@ -46,7 +51,9 @@ def test_audio_normalisation_is_shared_across_clips() -> None:
     assert abs(per_sample[0, 1].std() - 1) > 0.2  # quiet clips are not rescaled on their own
     np.testing.assert_allclose(per_sample[0].std(), 1, rtol=1e-3)
     joint = normalize_audio(clips, "joint_batch")
-    np.testing.assert_allclose(joint, (clips - clips.mean()) / np.sqrt(clips.var() + 1e-7), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        joint, (clips - clips.mean()) / np.sqrt(clips.var() + 1e-7), rtol=1e-4, atol=1e-5
+    )
     per_clip = normalize_audio(clips, "per_clip")
     np.testing.assert_allclose(per_clip[0, 1].std(), 1, rtol=1e-3)
     with pytest.raises(ModelError):

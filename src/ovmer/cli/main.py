@@ -10,6 +10,7 @@ from ovmer._version import __version__
 from ovmer.cli import assets as assets_cli
 from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
+from ovmer.cli import train as train_cli
 from ovmer.cli.common import console, setup_logging
 
 app = typer.Typer(
@@ -45,3 +46,4 @@ def main(
 app.add_typer(assets_cli.app, name="assets")
 scoring_cli.register(app)
 model_cli.register(app)
+train_cli.register(app)

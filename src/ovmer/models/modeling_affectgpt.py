@@ -154,11 +154,21 @@ class AffectGPTModel(nn.Module):
         return hidden.mean(dim=1).view(b, k, -1)  # (B, K, Da)
 
     def modality_tokens(
-        self, pixel_values: torch.Tensor, audio_values: torch.Tensor, need_multi: bool = True
+        self,
+        pixel_values: torch.Tensor | None,
+        audio_values: torch.Tensor | None,
+        need_multi: bool = True,
+        *,
+        visual_features: torch.Tensor | None = None,
+        audio_features: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Soft tokens per placeholder string, each (B, n, H)."""
-        visual = self.encode_visual(pixel_values)  # (B, T, Dv)
-        audio = self.encode_audio(audio_values)  # (B, K, Da)
+        """Soft tokens per placeholder string, each (B, n, H).
+
+        ``visual_features`` (B, T, Dv) / ``audio_features`` (B, K, Da) are precomputed encoder outputs
+        (the training feature cache); when given, the matching encoder is not run.
+        """
+        visual = visual_features if visual_features is not None else self.encode_visual(_need(pixel_values))
+        audio = audio_features if audio_features is not None else self.encode_audio(_need(audio_values))
         with self._autocast():
             tokens = {
                 self.config.visual_placeholder: self.heads.visual_tokens(visual),
@@ -173,7 +183,13 @@ class AffectGPTModel(nn.Module):
         return self.llm.get_input_embeddings()
 
     def build_inputs_embeds(
-        self, input_ids: torch.Tensor, pixel_values: torch.Tensor, audio_values: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        audio_values: torch.Tensor | None,
+        *,
+        visual_features: torch.Tensor | None = None,
+        audio_features: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Embed ``input_ids`` (B, L) and overwrite placeholder positions with soft tokens -> (B, L, H).
 
@@ -182,7 +198,13 @@ class AffectGPTModel(nn.Module):
         """
         placeholder_ids = torch.tensor(list(self.placeholder_ids.values()), device=input_ids.device)
         need_multi = bool((input_ids == self.placeholder_ids[MULTI_TOKEN]).any())
-        tokens = self.modality_tokens(pixel_values, audio_values, need_multi=need_multi)
+        tokens = self.modality_tokens(
+            pixel_values,
+            audio_values,
+            need_multi=need_multi,
+            visual_features=visual_features,
+            audio_features=audio_features,
+        )
         safe_ids = torch.where(torch.isin(input_ids, placeholder_ids), 0, input_ids)
         embeds = self.input_embeddings()(safe_ids)  # (B, L, H)
         for placeholder in _SPLICE_ORDER:
@@ -203,12 +225,24 @@ class AffectGPTModel(nn.Module):
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
-        pixel_values: torch.Tensor,
-        audio_values: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        audio_values: torch.Tensor | None,
         labels: torch.Tensor | None = None,
+        *,
+        visual_features: torch.Tensor | None = None,
+        audio_features: torch.Tensor | None = None,
     ) -> Any:
-        """Run the LLM on the spliced sequence; returns the LLM output (``.loss`` when labels are given)."""
-        embeds = self.build_inputs_embeds(input_ids, pixel_values, audio_values)
+        """Run the LLM on the spliced sequence; returns the LLM output (``.loss`` when labels are given).
+
+        Either the media tensors or the cached encoder features (``*_features``) must be given.
+        """
+        embeds = self.build_inputs_embeds(
+            input_ids,
+            pixel_values,
+            audio_values,
+            visual_features=visual_features,
+            audio_features=audio_features,
+        )
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels)
 
     # ------------------------------------------------------------------ parameters
@@ -245,6 +279,12 @@ class AffectGPTModel(nn.Module):
         total = sum(v["total"] for v in by_module.values())
         heads = sum(v["total"] for k, v in by_module.items() if k.startswith("heads."))
         return {"trainable": trainable, "total": total, "heads": heads, "by_module": by_module}
+
+
+def _need(values: torch.Tensor | None) -> torch.Tensor:
+    if values is None:
+        raise ModelError("give either the media tensors or the cached encoder features for every modality")
+    return values
 
 
 def _check_placeholder_run(mask: torch.Tensor, budget: int, placeholder: str) -> None:
