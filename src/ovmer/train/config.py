@@ -203,6 +203,11 @@ def _check_value(value: Any, annotation: Any, key: str) -> Any:
             raise TrainConfigError(f"{key} needs an integer; got {value!r}")
         return value
     if annotation is float:
+        if isinstance(value, str):  # YAML 1.1 reads "2e-5" (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                raise TrainConfigError(f"{key} needs a number; got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise TrainConfigError(f"{key} needs a number; got {value!r}")
         return float(value)
