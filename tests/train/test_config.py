@@ -44,7 +44,7 @@ def test_overrides_are_type_checked() -> None:
     assert config_from_dict(base, ["run.max_steps=null"]).run.max_steps is None
     with pytest.raises(TrainConfigError, match="integer"):
         config_from_dict(base, ["run.batch_size=three"])
-    with pytest.raises(TrainConfigError, match="unknown config key 'run.batchsize'"):
+    with pytest.raises(TrainConfigError, match=r"unknown config key 'run\.batchsize'"):
         config_from_dict(base, ["run.batchsize=3"])
     with pytest.raises(TrainConfigError, match="not one of"):
         config_from_dict(base, ["run.mixed_precision=fp8"])
@@ -66,5 +66,5 @@ def test_missing_data_location_is_explained(tmp_path: Path) -> None:
         load_train_config("mercaptionplus-face")
     bad = tmp_path / "bad.yaml"
     bad.write_text("run:\n  epochz: 3\n")
-    with pytest.raises(TrainConfigError, match="bad.yaml.*epochz"):
+    with pytest.raises(TrainConfigError, match=r"bad\.yaml.*epochz"):
         load_train_config(bad)
