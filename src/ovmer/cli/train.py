@@ -6,6 +6,7 @@ Thin over :mod:`ovmer.train`. For several GPUs or nodes, start the same command 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -49,7 +50,7 @@ def train_command(
     from ovmer.train.recipe import train
 
     result = train(cfg)
-    if result.losses:
+    if result.losses and os.environ.get("RANK", "0") == "0":
         console.print(
             f"trained steps {result.start_step}–{result.final_step}; last loss {result.losses[-1]:.4f}; "
             f"checkpoint {result.checkpoint}; skipped samples {result.skipped}"
