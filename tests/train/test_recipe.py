@@ -152,3 +152,14 @@ def test_interrupted_saves_are_ignored(tmp_path: Path) -> None:
     (folder / "step_0000004" / "training_state.pt").write_bytes(b"x")
     (folder / "step_0000008").mkdir()  # no training_state.pt: incomplete
     assert find_latest_checkpoint(tmp_path) == folder / "step_0000004"
+
+
+def test_tensorboard_tracker_writes_events(manifest: Path, feature_cache: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    train(
+        tiny_config(
+            manifest, tmp_path, "run.max_steps=2", "run.log_with=[tensorboard]", f"data.feature_cache={feature_cache}"
+        )
+    )
+    events = list(tmp_path.rglob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0

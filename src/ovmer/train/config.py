@@ -185,6 +185,8 @@ def _check_value(value: Any, annotation: Any, key: str) -> Any:
                 errors.append(str(exc))
         raise TrainConfigError(errors[0] if errors else f"{key}: bad value {value!r}")
     if origin is Literal:
+        if value is False and "no" in args:  # YAML 1.1 reads a bare `no` as false
+            value = "no"
         if value not in args:
             raise TrainConfigError(f"{key}={value!r} is not one of {list(args)}")
         return value

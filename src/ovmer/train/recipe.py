@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "training_state.pt"
+SHARDED_STATE_DIR = "accelerate_state"
 METRICS_FILE = "metrics.jsonl"
 SKIPPED_FILE = "skipped.jsonl"
 LOSS_PNG = "loss_curve.png"
@@ -71,6 +72,8 @@ class TrainResult:
     checkpoint: Path | None = None
     skipped: int = 0
     step_times: list[float] = field(default_factory=list)
+    #: Non-padding tokens per optimiser step on this process (times world size for the global count).
+    tokens_per_step: list[int] = field(default_factory=list)
     samples_per_step: int = 0
 
 
@@ -353,7 +356,10 @@ def train(cfg: TrainConfig) -> TrainResult:
     prepared_model, optimizer = accelerator.prepare(model, optimizer)
     if resume_from is not None:
         state = torch.load(resume_from / STATE_FILE, map_location="cpu", weights_only=False)
-        optimizer.load_state_dict(state["optimizer"])
+        if state["optimizer"] is None:  # written by a sharded (FSDP / DeepSpeed) run
+            accelerator.load_state(str(resume_from / SHARDED_STATE_DIR))
+        else:
+            optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         if accelerator.scaler is not None and state.get("scaler"):
             accelerator.scaler.load_state_dict(state["scaler"])
@@ -398,6 +404,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         for step in range(start_step, total):
             t0 = time.perf_counter()
             step_loss = torch.zeros((), device=accelerator.device)
+            step_tokens = 0
             for micro in range(accum):
                 batch = next(batches)
                 if batch["skipped"]:
@@ -410,7 +417,8 @@ def train(cfg: TrainConfig) -> TrainResult:
                     accelerator.backward(loss / accum)
                 step_loss += loss.detach() / accum
                 window_samples += batch["size"]
-                window_tokens += int(batch["attention_mask"].sum()) if batch["size"] else 0
+                step_tokens += int(batch["attention_mask"].sum()) if batch["size"] else 0
+            window_tokens += step_tokens
             if cfg.optim.max_grad_norm is not None:
                 accelerator.clip_grad_norm_(prepared_model.parameters(), cfg.optim.max_grad_norm)
             optimizer.step()
@@ -421,6 +429,7 @@ def train(cfg: TrainConfig) -> TrainResult:
             value = float(mean_loss)
             result.losses.append(value)
             result.step_times.append(time.perf_counter() - t0)
+            result.tokens_per_step.append(step_tokens)
             result.final_step = done
             epoch_loss[0] += value
             epoch_loss[1] += 1
@@ -458,6 +467,7 @@ def train(cfg: TrainConfig) -> TrainResult:
                     done,
                     built.local_backbones,
                     epoch_loss,
+                    prepared_model,
                 )
                 if epoch_end:
                     if main and cfg.run.write_official_pth:
@@ -560,6 +570,7 @@ def save_checkpoint(
     step: int,
     local_backbones: bool,
     epoch_loss: list[Any],
+    prepared: Any = None,
 ) -> Path:
     """Write ``checkpoints/step_%07d`` atomically (temp folder + rename) and return its path.
 
@@ -577,10 +588,19 @@ def save_checkpoint(
         tmp.mkdir(parents=True)
     accelerator.wait_for_everyone()
     torch.save(rng_state(), tmp / f"rng_rank{accelerator.process_index}.pt")
+    sharded = is_sharded(accelerator)
+    full = None
+    if sharded:
+        # FSDP / DeepSpeed shard parameters or optimizer state: gather the weights, and let accelerate
+        # write the optimizer shards of every process.
+        full = accelerator.get_state_dict(prepared) if prepared is not None else None
+        accelerator.save_state(str(tmp / SHARDED_STATE_DIR))
     if main:
+        if full is not None:
+            _load_gathered(model, full)
         save_pretrained(model, tmp, processor, include_backbones=local_backbones)
         state = {
-            "optimizer": optimizer.state_dict(),
+            "optimizer": None if sharded else optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "scaler": accelerator.scaler.state_dict() if accelerator.scaler is not None else None,
             "step": step,
@@ -603,6 +623,21 @@ def save_checkpoint(
         _prune(folder, cfg.run.keep_last)
     accelerator.wait_for_everyone()
     return final
+
+
+def is_sharded(accelerator: Any) -> bool:
+    """True under FSDP or DeepSpeed, where parameters or optimizer state live in shards."""
+    from accelerate.utils import DistributedType
+
+    return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+
+
+def _load_gathered(model: AffectGPTModel, full: dict[str, torch.Tensor]) -> None:
+    """Copy gathered trainable tensors into the (unwrapped) model so that they can be saved."""
+    with torch.no_grad():
+        for name, param in model.trainable_named_parameters():
+            if name in full and full[name].shape == param.shape:
+                param.copy_(full[name].to(param.device, param.dtype))
 
 
 def _prune(folder: Path, keep_last: int | None) -> None:
