@@ -4,18 +4,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.models.helpers import save_tiny
+from tests.models.helpers import cached_tiny
 
 
 @pytest.fixture(scope="session")
 def tiny_frame_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved tiny frame model (random backbones included, tokenizer included)."""
-    return save_tiny(tmp_path_factory.mktemp("tiny-frame"), "frame", seed=0)
+    return cached_tiny(tmp_path_factory, "frame", 0)
 
 
 @pytest.fixture(scope="session")
 def tiny_face_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny(tmp_path_factory.mktemp("tiny-face"), "face", seed=3)
+    return cached_tiny(tmp_path_factory, "face", 3)
 
 
 @pytest.fixture(autouse=True)

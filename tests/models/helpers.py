@@ -114,3 +114,14 @@ def write_clip(
             for packet in audio.encode():
                 container.mux(packet)
     return path
+
+
+_SAVED: dict[tuple[str, int], Path] = {}
+
+
+def cached_tiny(factory: Any, visual: str, seed: int) -> Path:
+    """One saved tiny model per (visual, seed) per test session, shared by tests/models and tests/inference."""
+    key = (visual, seed)
+    if key not in _SAVED:
+        _SAVED[key] = save_tiny(factory.mktemp(f"tiny-{visual}"), visual, seed=seed)
+    return _SAVED[key]

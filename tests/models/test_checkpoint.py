@@ -92,7 +92,7 @@ def test_refuses_arbitrary_pickle(tmp_path: Path) -> None:
             return (print, ("pwned",))
 
     with open(path, "wb") as handle:
-        pickle.dump({"model": Payload()}, handle)
+        pickle.dump({"model": Payload()}, handle, protocol=2)
     with pytest.raises(ModelError, match="weights-only"):
         load_model(path, config="affectgpt-frame")
 
@@ -114,3 +114,17 @@ def test_cli_inspect_and_convert(tiny_frame_dir: Path, tmp_path: Path) -> None:
     assert (tmp_path / "c" / "config.json").is_file()
     missing = runner.invoke(app, ["checkpoint", "inspect", str(tmp_path / "nope.pth")])
     assert missing.exit_code == 2 and "nope.pth" in missing.output
+
+
+def test_model_save_and_from_pretrained_round_trip(tiny_frame_dir: Path, tmp_path: Path) -> None:
+    from ovmer.models import AffectGPTModel
+
+    model = AffectGPTModel.from_pretrained(tiny_frame_dir, merge_lora=False)
+    folder = model.save_pretrained(tmp_path / "again", include_backbones=True)
+    (folder / "tokenizer").symlink_to(tiny_frame_dir / "tokenizer")
+    again = AffectGPTModel.from_pretrained(folder, merge_lora=False)
+    for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    merged = AffectGPTModel.from_pretrained(folder)
+    with pytest.raises(ModelError, match="merged"):
+        merged.save_pretrained(tmp_path / "no")

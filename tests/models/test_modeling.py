@@ -42,16 +42,43 @@ def test_prefusion_formula() -> None:
 
 
 def test_hubert_feature_is_mean_of_last_four_layers() -> None:
+    """Layers 1–3 of 4 before the final LayerNorm, layer 4 after it, averaged, then a time mean (§5.2).
+
+    Checked with forward hooks on the layers, independently of how transformers reports hidden_states.
+    """
     model, processor = make_tiny("frame")
     model.eval()
     audio = processor.audio_values([np.random.default_rng(0).standard_normal((8, 32000)).astype(np.float32)])
+    encoder = model.audio.encoder
+    outputs: list[torch.Tensor] = []
+
+    def keep(_module: torch.nn.Module, _inputs: object, output: object) -> None:
+        outputs.append(output[0] if isinstance(output, tuple) else output)  # type: ignore[arg-type,index]
+
+    hooks = [layer.register_forward_hook(keep) for layer in encoder.layers]
     with torch.no_grad():
         features = model.encode_audio(audio)
-        out = model.audio(audio[0], output_hidden_states=True)
-    assert len(out.hidden_states) == 5  # input + 4 layers
-    expected = torch.stack(out.hidden_states[1:]).mean(0).mean(1)  # layers 1..4 = the last four
+    for hook in hooks:
+        hook.remove()
+    assert len(outputs) == 4
+    with torch.no_grad():
+        last = encoder.layer_norm(outputs[3])
+    expected = torch.stack([outputs[0], outputs[1], outputs[2], last]).mean(0).mean(1)  # (8, Da)
     torch.testing.assert_close(features[0], expected)
     assert features.shape == (1, 8, 32)
+
+
+def test_clip_feature_is_projected_cls_without_l2_norm() -> None:
+    model, processor = make_tiny("frame")
+    model.eval()
+    images = np.random.default_rng(4).integers(0, 255, (8, 224, 224, 3), dtype=np.uint8)
+    pixels = processor.pixel_values([images], is_face=False)
+    with torch.no_grad():
+        features = model.encode_visual(pixels)  # (1, 8, Dv)
+        hidden = model.vision.vision_model(pixel_values=pixels[0]).last_hidden_state
+        expected = model.vision.visual_projection(model.vision.vision_model.post_layernorm(hidden[:, 0]))
+    torch.testing.assert_close(features[0], expected)
+    assert not torch.allclose(features.norm(dim=-1), torch.ones(1, 8))
 
 
 def test_splice_positions_and_zeroed_placeholder_ids() -> None:

@@ -99,3 +99,32 @@ def test_prompt_length_limit(face_processor: AffectGPTProcessor) -> None:
 )
 def test_clean_response(raw: str, clean: str) -> None:
     assert clean_response(raw) == clean
+
+
+def test_pixel_values_equal_clip_image_processor(face_processor: AffectGPTProcessor) -> None:
+    """Spec §5.1: upstream's PIL + CLIPImageProcessor route gives the same tensor for 224×224 inputs."""
+    from PIL import Image
+    from transformers import CLIPImageProcessor
+
+    images = np.random.default_rng(0).integers(0, 255, (8, 224, 224, 3), dtype=np.uint8)
+    reference = CLIPImageProcessor()(
+        images=[Image.fromarray(i) for i in images], return_tensors="pt"
+    ).pixel_values
+    torch.testing.assert_close(
+        face_processor.pixel_values([images], is_face=False)[0], reference, rtol=0, atol=1e-6
+    )
+
+
+def test_audio_equals_wav2vec2_feature_extractor_on_a_block() -> None:
+    """Spec §5.2: upstream hands the (B·8, 32000) block as a torch tensor, i.e. as one utterance."""
+    from transformers import Wav2Vec2FeatureExtractor
+
+    rng = np.random.default_rng(3)
+    block = (0.1 * rng.standard_normal((2, 8, 32000)) + 0.01).astype(np.float32)
+    block[1] *= 4
+    extractor = Wav2Vec2FeatureExtractor(do_normalize=True)
+    one = extractor(torch.from_numpy(block[0]), sampling_rate=16000, return_tensors="pt").input_values[0]
+    np.testing.assert_allclose(normalize_audio(block[:1], "per_sample")[0], one.numpy(), atol=1e-5)
+    both = extractor(torch.from_numpy(block.reshape(16, 32000)), sampling_rate=16000, return_tensors="pt")
+    joint = normalize_audio(block, "joint_batch").reshape(16, 32000)
+    np.testing.assert_allclose(joint, both.input_values[0].numpy(), atol=1e-5)

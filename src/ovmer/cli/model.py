@@ -217,6 +217,7 @@ def infer(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N samples (quick checks).")
     ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Media decoding threads.")] = 4,
 ) -> None:
     """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped."""
     from ovmer.inference.runner import infer_split
@@ -244,6 +245,7 @@ def infer(
         run_name=run_name or default_run,
         checkpoint_name=checkpoint_name or default_ckpt,
         skip_errors=skip_errors,
+        workers=workers,
     )
     console.print(
         f"{dataset}: {result.generated} generated, {result.already_done} already done, {result.skipped} skipped "

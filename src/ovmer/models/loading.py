@@ -127,6 +127,14 @@ def offline_mode() -> bool:
     return any(os.environ.get(v, "") not in ("", "0") for v in ("OVMER_OFFLINE", "HF_HUB_OFFLINE"))
 
 
+def _dtype_kwarg(dtype: torch.dtype) -> dict[str, Any]:
+    """``dtype=`` since transformers 4.56 (``torch_dtype=`` before; deprecated in 5.x)."""
+    import transformers
+
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
+
+
 def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> dict[str, Any]:
     """The three public backbones at their pinned revisions (spec §3). Needs network or a warm cache."""
     from transformers import CLIPVisionModelWithProjection, HubertModel, Qwen2ForCausalLM
@@ -134,7 +142,10 @@ def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> 
     offline = offline_mode()
     try:
         llm = Qwen2ForCausalLM.from_pretrained(
-            config.llm_id, revision=config.llm_revision or "main", dtype=llm_dtype, local_files_only=offline
+            config.llm_id,
+            revision=config.llm_revision or "main",
+            local_files_only=offline,
+            **_dtype_kwarg(llm_dtype),
         )
         vision = CLIPVisionModelWithProjection.from_pretrained(
             config.vision_id, revision=config.vision_revision or "main", local_files_only=offline

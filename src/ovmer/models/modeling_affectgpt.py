@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -140,17 +141,41 @@ class AffectGPTModel(nn.Module):
             out = self.vision(pixel_values=pixel_values.flatten(0, 1))  # (B*T, 3, S, S)
         return out.image_embeds.view(b, t, -1)  # (B, T, Dv)
 
+    def _hubert_layers(self) -> nn.ModuleList:
+        layers = getattr(self.audio.encoder, "layers", None)
+        if not isinstance(layers, nn.ModuleList):
+            raise ModelError("the audio encoder has no encoder.layers; AffectGPT expects a HuBERT model")
+        return layers
+
     def encode_audio(self, audio_values: torch.Tensor) -> torch.Tensor:
         """HuBERT clip embeddings: (B, K, N) normalised waveforms -> (B, K, Da).
 
-        Mean of the last ``hubert_layers_averaged`` hidden states (the last one is after the final
-        LayerNorm in this architecture), then mean over time (spec §5.2).
+        Upstream (transformers 4.49) averages the last four ``hidden_states``: the outputs of layers
+        21–23 *before* the encoder's final LayerNorm and the final output *after* it; then it takes
+        the mean over time (spec §5.2). transformers 5 reports ``hidden_states`` differently (its
+        last entry is not normalised), so the layer outputs are captured with hooks instead, which
+        gives the upstream features on every version. (Inference only: with training-mode LayerDrop a
+        skipped layer would not be captured.)
         """
         b, k = audio_values.shape[:2]
-        with self._autocast():
-            out = self.audio(audio_values.flatten(0, 1), output_hidden_states=True)  # (B*K, N)
         n = self.config.hubert_layers_averaged
-        hidden = torch.stack(out.hidden_states[-n:]).mean(dim=0)  # (B*K, frames, Da)
+        captured: list[torch.Tensor] = []
+
+        def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            captured.append(output[0] if isinstance(output, tuple) else output)
+
+        hooks = [layer.register_forward_hook(keep) for layer in self._hubert_layers()[-n:-1]]
+        try:
+            with self._autocast():
+                out = self.audio(audio_values.flatten(0, 1))  # (B*K, N)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        if len(captured) != n - 1:
+            raise ModelError(
+                f"captured {len(captured)} HuBERT layer outputs, expected {n - 1} (LayerDrop active?)"
+            )
+        hidden = torch.stack([*captured, out.last_hidden_state]).mean(dim=0)  # (B*K, frames, Da)
         return hidden.mean(dim=1).view(b, k, -1)  # (B, K, Da)
 
     def modality_tokens(
@@ -244,6 +269,23 @@ class AffectGPTModel(nn.Module):
             audio_features=audio_features,
         )
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels)
+
+    # ------------------------------------------------------------------ persistence (see loading.py)
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path, **kwargs: Any) -> AffectGPTModel:
+        """Load for inference from a model folder, an official ``.pth`` (+ ``config=``) or a hub id.
+
+        Keyword arguments are those of :func:`ovmer.models.loading.load_model` (device, dtype, …).
+        """
+        from ovmer.models.loading import load_model
+
+        return load_model(name_or_path, **kwargs).model
+
+    def save_pretrained(self, folder: str | Path, include_backbones: bool = False) -> Path:
+        """Write config, the official-key safetensors and a peft adapter (and backbones if asked)."""
+        from ovmer.models.loading import save_pretrained
+
+        return save_pretrained(self, folder, include_backbones=include_backbones)
 
     # ------------------------------------------------------------------ parameters
     def merge_lora(self) -> None:

@@ -1,0 +1,206 @@
+"""AffectGPT inference speed and peak memory for batch sizes 1..N.
+
+Run (tiny random model on CPU, a minute or so):
+
+    .venv/bin/python benchmarks/inference.py --max-batch 4 --new-tokens 16
+
+Full size on one GPU with random weights (no download; Qwen2.5-7B shapes, fp16 LLM, fp16 autocast
+encoders), the setting of the "MER-UniBench in under an hour" target:
+
+    python benchmarks/inference.py --full-size --device cuda --dtype fp16 --max-batch 64 --new-tokens 32
+
+The stop rule is disabled, so every sample generates exactly ``--new-tokens`` tokens (OV-label answers
+are typically ~15–30 tokens; the released models stop at ``###``). Media decoding is excluded (inputs are
+synthetic); `ovmer infer` overlaps decoding with generation in a background thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ovmer.inference.engine import AffectGPTEngine
+from ovmer.inference.media_inputs import VideoInputs
+from ovmer.models.configuration_affectgpt import AffectGPTConfig
+from ovmer.models.generation import DecodingSettings, StopRule
+from ovmer.models.loading import DTYPES, LoadedModel, load_model
+from ovmer.models.modeling_affectgpt import AffectGPTModel
+from ovmer.models.processing_affectgpt import AffectGPTProcessor
+from ovmer.models.tiny import tiny_config, tiny_tokenizer
+
+UNIBENCH_CLIPS = 12_799
+SUBTITLE = "I don't know! I, I, I don't have experience in this area."
+
+
+class RssPeak:
+    """Peak resident memory of this process while the block runs (CPU runs), sampled every 5 ms."""
+
+    def __init__(self) -> None:
+        self.peak = 0
+        self._stop = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+
+    def _rss(self) -> int:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * self._page
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            time.sleep(0.005)
+
+    def __enter__(self) -> RssPeak:
+        self.peak = self._rss()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def tiny_engine(visual: str) -> AffectGPTEngine:
+    tokenizer = tiny_tokenizer()
+    config = tiny_config(visual, tokenizer)  # type: ignore[arg-type]
+    torch.manual_seed(0)
+    model = AffectGPTModel(config).eval()
+    model.merge_lora()
+    return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), "tiny-random"))
+
+
+def full_size_engine(visual: str, device: str, dtype: torch.dtype) -> AffectGPTEngine:
+    """Released architecture with random weights, built directly on the device (fp16/bf16 LLM)."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+
+    config = AffectGPTConfig.from_pretrained(f"affectgpt-{visual}")
+    with torch.device(device):
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            llm = Qwen2ForCausalLM(Qwen2Config(**config.text_config))
+        finally:
+            torch.set_default_dtype(previous)
+        model = AffectGPTModel(config, llm_base=llm).eval()
+    model.merge_lora()
+    model.autocast_dtype = dtype if torch.device(device).type == "cuda" else None
+    try:  # the real tokenizer if cached; otherwise a tiny one (prompt length differs slightly)
+        tokenizer = AutoTokenizer.from_pretrained(config.llm_id, revision=config.llm_revision)
+        from ovmer.models.processing_affectgpt import setup_tokenizer
+
+        tokenizer = setup_tokenizer(tokenizer, config.placeholder_token_ids)
+    except OSError:
+        tokenizer = tiny_tokenizer()
+        config.placeholder_token_ids = [
+            tokenizer.convert_tokens_to_ids(t)
+            for t in ("<ImageHere>", "<AudioHere>", "<FrameHere>", "<FaceHere>", "<MultiHere>")
+        ]
+        model.placeholder_ids = dict(
+            zip(
+                ("<ImageHere>", "<AudioHere>", "<FrameHere>", "<FaceHere>", "<MultiHere>"),
+                config.placeholder_token_ids,
+                strict=True,
+            )
+        )
+    return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), "full-size-random"))
+
+
+def synthetic_inputs(n: int, visual: str) -> list[VideoInputs]:
+    rng = np.random.default_rng(0)
+    return [
+        VideoInputs(
+            rng.integers(0, 255, (8, 224, 224, 3), dtype=np.uint8),
+            (0.1 * rng.standard_normal((8, 32000))).astype(np.float32),
+            visual,
+            8,
+            3.5,
+        )
+        for _ in range(n)
+    ]
+
+
+def measure(
+    engine: AffectGPTEngine, batch: int, visual: str, new_tokens: int, repeats: int
+) -> dict[str, Any]:
+    device = engine.model.device
+    inputs = synthetic_inputs(batch, visual)
+    settings = DecodingSettings(max_new_tokens=new_tokens)
+    engine.respond(inputs, [SUBTITLE] * batch, "ovlabels", DecodingSettings(max_new_tokens=2))  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    best = float("inf")  # best of --repeats: robust to other load on a shared machine
+    with RssPeak() as rss:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            out = engine.respond(inputs, [SUBTITLE] * batch, "ovlabels", settings)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            best = min(best, time.perf_counter() - start)
+    generated = sum(len(r.token_ids) for r in out)
+    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else rss.peak
+    return {
+        "batch": batch,
+        "samples_per_s": batch / best,
+        "tokens_per_s": generated / best,
+        "peak_mib": peak / 2**20,
+        "unibench_hours": UNIBENCH_CLIPS / (batch / best) / 3600,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--max-batch", type=int, default=4, help="measure batch sizes 1, 2, 4, … up to this")
+    parser.add_argument("--new-tokens", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per batch size (best is kept)")
+    parser.add_argument("--visual", choices=["frame", "face"], default="frame")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument(
+        "--full-size", action="store_true", help="released architecture, random weights (GPU)"
+    )
+    parser.add_argument("--model", help="benchmark a saved/converted model folder instead")
+    args = parser.parse_args(argv)
+    print("command:", " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]]) if argv is None else argv)
+    torch.set_grad_enabled(False)
+    if args.model:
+        engine = AffectGPTEngine(load_model(args.model, device=args.device, dtype=args.dtype))
+    elif args.full_size:
+        engine = full_size_engine(args.visual, args.device, DTYPES[args.dtype])
+    else:
+        engine = tiny_engine(args.visual)
+        engine.model.to(args.device)
+    # Never stop early: every sample generates exactly --new-tokens tokens, so batch sizes compare fairly.
+    engine.stop = StopRule((-1,), -1, -1, -1)
+    name = engine.source
+    device_name = (
+        torch.cuda.get_device_name()
+        if engine.model.device.type == "cuda"
+        else f"CPU ({os.cpu_count()} cores)"
+    )
+    print(
+        f"model: {name}; device: {device_name}; dtype: {args.dtype}; new tokens per sample: {args.new_tokens}"
+    )
+    print(f"{'batch':>5} {'samples/s':>10} {'tokens/s':>10} {'peak MiB':>10} {'UniBench h':>11}")
+    batch = 1
+    while batch <= args.max_batch:
+        row = measure(engine, batch, args.visual, args.new_tokens, args.repeats)
+        print(
+            f"{row['batch']:>5} {row['samples_per_s']:>10.2f} {row['tokens_per_s']:>10.1f} "
+            f"{row['peak_mib']:>10.0f} {row['unibench_hours']:>11.2f}",
+            flush=True,
+        )
+        batch *= 2
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""``ovmer infer``: batched split inference, official npz, resume after a crash, torn-line repair."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ovmer.cli.main import app
+from ovmer.errors import DatasetError, OvmerError
+from ovmer.inference.engine import AffectGPTEngine
+from ovmer.inference.results import read_jsonl_records
+from ovmer.inference.runner import infer_split
+from ovmer.inference.samples import manifest_samples, unibench_samples
+from ovmer.models.generation import DecodingSettings
+from ovmer.models.loading import load_model
+from ovmer.safe_pickle import load_npz_key
+from tests.models.helpers import write_clip, write_wav
+
+SETTINGS = DecodingSettings(max_new_tokens=6)
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("split")
+    rows = []
+    for i in range(5):
+        write_clip(folder / f"s{i}.mp4", [((i * 40) % 255, 100, 30 * j % 255) for j in range(6 + i)])
+        rows.append({"name": f"s{i}", "video": f"s{i}.mp4", "subtitle": f"line {i}" if i % 2 else None})
+    path = folder / "manifest.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_frame_dir: Path) -> AffectGPTEngine:
+    return AffectGPTEngine(load_model(tiny_frame_dir))
+
+
+def _run(engine: AffectGPTEngine, manifest: Path, out: Path, **kwargs: object) -> object:
+    return infer_split(
+        engine,
+        manifest_samples(manifest),
+        out,
+        dataset="toy",
+        decoding=SETTINGS,
+        batch_size=2,
+        run_name="tiny_run",
+        checkpoint_name="checkpoint_000030_loss_0.602",
+        show_progress=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_resume_after_crash_equals_uninterrupted(
+    engine: AffectGPTEngine, manifest: Path, tmp_path: Path
+) -> None:
+    full = _run(engine, manifest, tmp_path / "full")
+    assert full.generated == 5 and full.npz is not None  # type: ignore[attr-defined]
+    expected = load_npz_key(full.npz, "name2reason").tolist()  # type: ignore[attr-defined]
+    assert full.npz == tmp_path / "full/results-toy/tiny_run/checkpoint_000030_loss_0.602.npz"  # type: ignore[attr-defined]
+
+    out = tmp_path / "crashed"
+    first = _run(engine, manifest, out, max_batches=1)  # "crash" after one batch
+    assert first.generated == 2 and first.npz is None  # type: ignore[attr-defined]
+    jsonl = out / "toy" / "ovlabels" / "responses.jsonl"
+    with open(jsonl, "a", encoding="utf-8") as handle:  # the process died mid-write
+        handle.write('{"name": "s2", "resp')
+    second = _run(engine, manifest, out)
+    assert (second.already_done, second.generated) == (2, 3)  # type: ignore[attr-defined]
+    records = read_jsonl_records(jsonl)
+    assert sorted(r["name"] for r in records) == ["s0", "s1", "s2", "s3", "s4"]  # each exactly once
+    assert load_npz_key(second.npz, "name2reason").tolist() == expected  # type: ignore[attr-defined]
+    third = _run(engine, manifest, out)
+    assert third.generated == 0  # type: ignore[attr-defined]
+
+
+def test_refuses_to_mix_runs(engine: AffectGPTEngine, manifest: Path, tmp_path: Path) -> None:
+    _run(engine, manifest, tmp_path, max_batches=1)
+    with pytest.raises(DatasetError, match="different run"):
+        infer_split(
+            engine,
+            manifest_samples(manifest),
+            tmp_path,
+            dataset="toy",
+            decoding=DecodingSettings(max_new_tokens=7),
+            show_progress=False,
+        )
+
+
+def test_bad_sample_fails_or_is_skipped(engine: AffectGPTEngine, manifest: Path, tmp_path: Path) -> None:
+    samples = [
+        s if s.name != "s3" else dataclasses.replace(s, video=tmp_path / "missing.mp4")
+        for s in manifest_samples(manifest)
+    ]
+    with pytest.raises(OvmerError, match=r"toy/s3.*missing\.mp4"):
+        infer_split(engine, samples, tmp_path / "a", dataset="toy", decoding=SETTINGS, show_progress=False)
+    result = infer_split(
+        engine,
+        samples,
+        tmp_path / "b",
+        dataset="toy",
+        decoding=SETTINGS,
+        show_progress=False,
+        skip_errors=True,
+    )
+    assert (result.generated, result.skipped, result.npz) == (4, 1, None)
+    errors = read_jsonl_records(tmp_path / "b" / "toy" / "ovlabels" / "errors.jsonl")
+    assert errors[0]["name"] == "s3"
+
+
+def test_cli_infer_manifest(manifest: Path, tiny_frame_dir: Path, tmp_path: Path) -> None:
+    args = [
+        "infer",
+        "--dataset",
+        "toy",
+        "--manifest",
+        str(manifest),
+        "--out",
+        str(tmp_path),
+        "--model",
+        str(tiny_frame_dir),
+    ]
+    args += ["--task", "description", "--batch-size", "3", "--max-new-tokens", "5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    npz = tmp_path / "results-description-toy" / tiny_frame_dir.name / "model.npz"
+    assert set(load_npz_key(npz, "name2reason").tolist()) == {f"s{i}" for i in range(5)}
+    run = json.loads((tmp_path / "toy" / "description" / "run.json").read_text())
+    assert run["done"] == 5 and run["decoding"]["mode"] == "greedy"
+
+
+def test_unibench_split_listing(reference: Path) -> None:
+    samples = unibench_samples("mer2023", reference / "labels")
+    assert len(samples) == 411
+    assert samples[0].video is not None and samples[0].video.parent.name == "video"
+    assert len(unibench_samples("cmumosi", reference / "labels" / "cmumosi-process")) == 686
+    with pytest.raises(DatasetError, match="unknown dataset"):
+        unibench_samples("nope", reference)
+
+
+def test_cli_infer_official_unibench_layout(tmp_path: Path, tiny_face_dir: Path) -> None:
+    """A miniature mer2023-dataset-process folder: label npz, transcript, video/audio/openface_face."""
+    import numpy as np
+    import pandas as pd
+
+    root = tmp_path / "data" / "mer2023-dataset-process"
+    for sub in ("video", "audio", "openface_face"):
+        (root / sub).mkdir(parents=True)
+    names = ["sample_00000001", "sample_00000002", "sample_00000003"]
+    labels = {n: {"emo": "happy", "val": 1.0} for n in names}
+    np.savez_compressed(
+        root / "label-6way.npz",
+        test1_corpus=np.array(labels, dtype=object),
+        train_corpus=np.array({"sample_00000009": {"emo": "sad", "val": 0.0}}, dtype=object),
+    )
+    pd.DataFrame(
+        {
+            "name": [*names, "sample_00000009"],
+            "chinese": ["你好"] * 4,
+            "english": ["Hello.", None, "Oh no!", "x"],
+        }
+    ).to_csv(root / "transcription-engchi-polish.csv", index=False)
+    rng = np.random.default_rng(0)
+    for n in names:
+        write_clip(root / "video" / f"{n}.mp4", [(30, 60, 90)] * 6, audio_seconds=None)
+        write_wav(root / "audio" / f"{n}.wav", 0.1 * rng.standard_normal(40000))
+        np.save(root / "openface_face" / f"{n}.npy", rng.integers(0, 255, (4, 112, 112, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    args = ["infer", "--dataset", "mer2023", "--root", str(tmp_path / "data"), "--out", str(out)]
+    args += [
+        "--model",
+        str(tiny_face_dir),
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "4",
+        "--run-name",
+        "r",
+        "--checkpoint-name",
+        "checkpoint_000050_loss_0.527",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    answers = load_npz_key(
+        out / "results-mer2023" / "r" / "checkpoint_000050_loss_0.527.npz", "name2reason"
+    ).tolist()
+    assert sorted(answers) == names  # the test split only, not the training sample
+    again = CliRunner().invoke(app, args)
+    assert "0 generated, 3 already done" in again.output
