@@ -26,8 +26,9 @@ from tests.train.conftest import make_cache, tiny_config
 
 #: First-step loss of the shipped tiny-face config (seed 42) on write_synthetic_dataset(n=6, seed=0).
 #: Near ln(vocab 413) = 6.02 as expected for a random model; pinned to catch any change in prompts,
-#: tokenisation, masking, sampling order or model code.
-FIRST_STEP_LOSS = 6.474813
+#: tokenisation, masking, sampling order or model code (re-pinned after the model branch fixed which
+#: HuBERT hidden states are averaged, spec §5.2: 6.474813 -> 6.476338).
+FIRST_STEP_LOSS = 6.476338
 
 
 def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
@@ -80,7 +81,7 @@ def test_overfits_a_few_samples(tmp_path: Path) -> None:
         two,
         tmp_path / "run",
         f"data.feature_cache={make_cache(two, tmp_path / 'cache')}",
-        "run.max_steps=40",
+        "run.max_steps=30",
         "run.batch_size=2",
         "data.tasks=[ovlabels]",
         "optim.lr=1e-2",
@@ -137,10 +138,11 @@ def test_bad_samples_are_skipped_and_recorded(manifest: Path, feature_cache: Pat
     (data / "manifest.csv").write_text("\n".join(rows) + "\n")
     result = train(
         tiny_config(
-            data / "manifest.csv", tmp_path / "run", "run.max_steps=6", f"data.feature_cache={feature_cache}"
+            data / "manifest.csv", tmp_path / "run", "run.max_steps=3", f"data.feature_cache={feature_cache}"
         )
     )
-    assert result.final_step == 6 and result.skipped >= 1
+    # 3 steps × batch 2 = the first pass over 6 samples, so the ghost is drawn exactly once
+    assert result.final_step == 3 and result.skipped == 1
     skipped = [json.loads(line) for line in (tmp_path / "run" / "skipped.jsonl").read_text().splitlines()]
     assert {r["name"] for r in skipped} == {"ghost"}
 
@@ -158,7 +160,11 @@ def test_tensorboard_tracker_writes_events(manifest: Path, feature_cache: Path, 
     pytest.importorskip("tensorboard")
     train(
         tiny_config(
-            manifest, tmp_path, "run.max_steps=2", "run.log_with=[tensorboard]", f"data.feature_cache={feature_cache}"
+            manifest,
+            tmp_path,
+            "run.max_steps=1",
+            "run.log_with=[tensorboard]",
+            f"data.feature_cache={feature_cache}",
         )
     )
     events = list(tmp_path.rglob("events.out.tfevents.*"))
