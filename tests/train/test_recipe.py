@@ -169,3 +169,17 @@ def test_tensorboard_tracker_writes_events(manifest: Path, feature_cache: Path, 
     )
     events = list(tmp_path.rglob("events.out.tfevents.*"))
     assert events and events[0].stat().st_size > 0
+
+
+def test_gradient_checkpointing_does_not_change_training(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
+    plain = train(tiny_config(manifest, tmp_path / "plain", *common))
+    checkpointed = train(
+        tiny_config(manifest, tmp_path / "ckpt", *common, "model.gradient_checkpointing=true")
+    )
+    assert checkpointed.losses == pytest.approx(plain.losses, rel=1e-6)
+    a, b = _weights(plain.checkpoint), _weights(checkpointed.checkpoint)  # type: ignore[arg-type]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-7)

@@ -297,7 +297,16 @@ def _truncate_metrics(path: Path, last_step: int) -> None:
 
 # ---------------------------------------------------------------------- the loop
 def train(cfg: TrainConfig) -> TrainResult:
-    """Run (or resume) the training described by ``cfg``; returns losses and the last checkpoint."""
+    """Run (or resume) the training described by ``cfg``; returns losses and the last checkpoint.
+
+    Gradients are switched on explicitly: a caller (or an earlier library call in the same process)
+    may have disabled them globally with ``torch.set_grad_enabled(False)``.
+    """
+    with torch.enable_grad():
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> TrainResult:
     from accelerate import Accelerator
     from accelerate.utils import DistributedDataParallelKwargs
 
