@@ -183,3 +183,30 @@ def test_gradient_checkpointing_does_not_change_training(
     a, b = _weights(plain.checkpoint), _weights(checkpointed.checkpoint)  # type: ignore[arg-type]
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-7)
+
+
+def test_learning_rate_schedules() -> None:
+    from ovmer.train.config import config_from_dict
+    from ovmer.train.recipe import lr_factor
+
+    paper = config_from_dict({"data": {"root": "/d"}})
+    assert {lr_factor(paper, s) for s in (0, 1, 4999, 5000, 299_999)} == {1.0}  # constant 1e-5 (§10.4)
+    clean = config_from_dict(
+        {"data": {"root": "/d"}, "optim": {"schedule": "warmup_cosine", "warmup_steps": 10, "min_lr": 1e-6}},
+        ["run.max_steps=110"],
+    )
+    lr = [lr_factor(clean, s) * clean.optim.lr for s in (0, 5, 10, 60, 110)]
+    assert lr == pytest.approx([1e-6, 5.5e-6, 1e-5, 5.5e-6, 1e-6])
+
+
+def test_fidelity_mode_trains_with_batch_joint_audio_and_hubert_noise(manifest: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(
+        manifest,
+        tmp_path,
+        "run.max_steps=1",
+        "model.encoders_train_mode=true",
+        "model.audio_normalization=joint_batch",
+    )
+    loss = train(cfg).losses[0]
+    # same data and weights as the clean first step, but different audio features -> different loss
+    assert 5.0 < loss < 8.0 and loss != pytest.approx(FIRST_STEP_LOSS, abs=1e-5)

@@ -154,27 +154,48 @@ class AffectGPTModel(nn.Module):
         21–23 *before* the encoder's final LayerNorm and the final output *after* it; then it takes
         the mean over time (spec §5.2). transformers 5 reports ``hidden_states`` differently (its
         last entry is not normalised), so the layer outputs are captured with hooks instead, which
-        gives the upstream features on every version. (Inference only: with training-mode LayerDrop a
-        skipped layer would not be captured.)
+        gives the upstream features on every version. With training-mode LayerDrop (fidelity
+        training, spec §8) a skipped layer's entry is its input, as in upstream's ``hidden_states``.
         """
         b, k = audio_values.shape[:2]
         n = self.config.hubert_layers_averaged
-        captured: list[torch.Tensor] = []
+        layers = self._hubert_layers()
+        first = len(layers) - n  # index of the first layer whose output is averaged
+        # Running hidden state: the encoder input (its dropout's output), then each executed layer's
+        # output. A layer skipped by LayerDrop is never called, so its entry stays its input.
+        below: list[torch.Tensor] = []
+        outputs: dict[int, torch.Tensor] = {}
 
-        def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
-            captured.append(output[0] if isinstance(output, tuple) else output)
+        def keep_input(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            below[:] = [output]
 
-        hooks = [layer.register_forward_hook(keep) for layer in self._hubert_layers()[-n:-1]]
+        def keeper(index: int) -> Any:
+            def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
+                value = output[0] if isinstance(output, tuple) else output
+                if index < first:
+                    below[:] = [value]
+                else:
+                    outputs[index] = value
+
+            return keep
+
+        hooks = [layer.register_forward_hook(keeper(i)) for i, layer in enumerate(layers[:-1])]
+        encoder_dropout = getattr(self.audio.encoder, "dropout", None)
+        if isinstance(encoder_dropout, nn.Module):
+            hooks.append(encoder_dropout.register_forward_hook(keep_input))
         try:
             with self._autocast():
                 out = self.audio(audio_values.flatten(0, 1))  # (B*K, N)
         finally:
             for hook in hooks:
                 hook.remove()
-        if len(captured) != n - 1:
-            raise ModelError(
-                f"captured {len(captured)} HuBERT layer outputs, expected {n - 1} (LayerDrop active?)"
-            )
+        captured: list[torch.Tensor] = []
+        state = below[0] if below else None
+        for index in range(first, len(layers) - 1):
+            state = outputs.get(index, state)
+            if state is None:
+                raise ModelError("could not capture the HuBERT layer outputs (unexpected encoder layout)")
+            captured.append(state)
         hidden = torch.stack([*captured, out.last_hidden_state]).mean(dim=0)  # (B*K, frames, Da)
         return hidden.mean(dim=1).view(b, k, -1)  # (B, K, Da)
 
