@@ -92,11 +92,13 @@ def full_size_engine(visual: str, device: str, dtype: torch.dtype) -> AffectGPTE
     model.merge_lora()
     model.autocast_dtype = dtype if torch.device(device).type == "cuda" else None
     try:  # the real tokenizer if cached; otherwise a tiny one (prompt length differs slightly)
-        tokenizer = AutoTokenizer.from_pretrained(config.llm_id, revision=config.llm_revision)
+        tokenizer = AutoTokenizer.from_pretrained(
+            config.llm_id, revision=config.llm_revision, local_files_only=True
+        )
         from ovmer.models.processing_affectgpt import setup_tokenizer
 
         tokenizer = setup_tokenizer(tokenizer, config.placeholder_token_ids)
-    except OSError:
+    except (OSError, ValueError):
         tokenizer = tiny_tokenizer()
         config.placeholder_token_ids = [
             tokenizer.convert_tokens_to_ids(t)

@@ -128,3 +128,15 @@ def test_model_save_and_from_pretrained_round_trip(tiny_frame_dir: Path, tmp_pat
     merged = AffectGPTModel.from_pretrained(folder)
     with pytest.raises(ModelError, match="merged"):
         merged.save_pretrained(tmp_path / "no")
+
+
+def test_resolve_checkpoint_messages(tmp_path: Path) -> None:
+    from ovmer.models.checkpoint import RELEASE_REPO, resolve_checkpoint
+
+    with pytest.raises(ModelError, match="--filename"):
+        resolve_checkpoint(RELEASE_REPO)
+    with pytest.raises(ModelError, match=r"cannot download x\.pth from MERChallenge/AffectGPT"):
+        resolve_checkpoint(RELEASE_REPO, "x.pth")  # offline in tests
+    local = tmp_path / "c.pth"
+    local.write_bytes(b"")
+    assert resolve_checkpoint(str(local)) == local

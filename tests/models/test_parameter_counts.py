@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,39 @@ def test_cli_summary_meta(tmp_path: Path) -> None:
     assert counts["trainable"] == 57_168_644
     assert counts["by_module"]["lora"]["trainable"] == 40_370_176
     assert counts["total"] > 8_290_000_000
+
+
+def test_cli_summary_of_a_config_file_with_weights(tmp_path: Path) -> None:
+    from ovmer.models.tiny import tiny_config
+
+    config = tiny_config("face")
+    config.save_pretrained(tmp_path)
+    result = CliRunner().invoke(app, ["model", "summary", str(tmp_path / "config.json")])
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output)
+    expected = AffectGPTModel(config).parameter_summary()
+    assert (counts["trainable"], counts["total"]) == (expected["trainable"], expected["total"])
+    # LoRA r=16, 2 layers: q,o (48+48), k,v (48+24), gate,up,down (48+64); each (in + out) × 16
+    per_layer = 16 * (2 * 96 + 2 * 72 + 3 * 112)
+    assert counts["by_module"]["lora"]["trainable"] == 2 * per_layer == 21_504
+
+
+@pytest.mark.slow
+def test_full_size_official_layout_converts(full_face: AffectGPTModel, tmp_path: Path) -> None:
+    """A file with the 412 full-size tensors (spec §9.2) passes strict conversion for affectgpt-face."""
+    import torch
+    from safetensors import safe_open
+
+    from ovmer.models.loading import convert_checkpoint
+
+    shapes = expected_official_shapes(full_face)
+    state = {key: torch.zeros(shape) for key, shape in shapes.items()}
+    pth = tmp_path / "checkpoint_000050_loss_0.527.pth"
+    torch.save({"model": state, "epoch": 50}, pth)
+    del state
+    convert_checkpoint(pth, "affectgpt-face", tmp_path / "out")
+    with safe_open(str(tmp_path / "out" / "trainable.safetensors"), "pt") as handle:
+        keys = list(handle.keys())
+        assert len(keys) == 412
+        sizes = [math.prod(handle.get_slice(k).get_shape()) for k in keys]
+    assert sum(sizes) == 57_168_644

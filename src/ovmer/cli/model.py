@@ -33,6 +33,7 @@ class Engine(str, Enum):
 
 
 class DType(str, Enum):
+    auto = "auto"
     fp32 = "fp32"
     fp16 = "fp16"
     bf16 = "bf16"
@@ -71,10 +72,17 @@ def _decoding(mode: Decoding, seed: int, max_new_tokens: int) -> Any:
 
 
 def _engine(model: str, config: str | None, device: str, dtype: DType) -> Any:
+    import torch
+
     from ovmer.inference.engine import AffectGPTEngine
     from ovmer.models.loading import load_model
 
-    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=dtype.value))
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    name = dtype.value
+    if name == "auto":
+        name = "fp16" if device.startswith("cuda") else "fp32"
+    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=name))
 
 
 @model_app.command("summary")
@@ -152,8 +160,8 @@ def describe(
         Path | None, typer.Option("--faces", help="OpenFace face crops .npy (face model).")
     ] = None,
     config: ConfigOption = None,
-    device: DeviceOption = "cpu",
-    dtype: DTypeOption = DType.fp32,
+    device: DeviceOption = "auto",
+    dtype: DTypeOption = DType.auto,
     decoding: DecodingOption = Decoding.greedy,
     seed: SeedOption = 0,
     max_new_tokens: MaxTokensOption = 1200,
@@ -199,8 +207,8 @@ def infer(
     task: Annotated[Task, typer.Option("--task")] = Task.ovlabels,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
     config: ConfigOption = None,
-    device: DeviceOption = "cpu",
-    dtype: DTypeOption = DType.fp32,
+    device: DeviceOption = "auto",
+    dtype: DTypeOption = DType.auto,
     decoding: DecodingOption = Decoding.greedy,
     seed: SeedOption = 0,
     max_new_tokens: MaxTokensOption = 1200,
