@@ -210,3 +210,16 @@ def test_fidelity_mode_trains_with_batch_joint_audio_and_hubert_noise(manifest: 
     loss = train(cfg).losses[0]
     # same data and weights as the clean first step, but different audio features -> different loss
     assert 5.0 < loss < 8.0 and loss != pytest.approx(FIRST_STEP_LOSS, abs=1e-5)
+
+
+def test_full_size_optimizer_covers_the_57m_trainable_parameters() -> None:
+    from ovmer.models.configuration_affectgpt import AffectGPTConfig
+    from ovmer.models.loading import meta_model
+
+    model = meta_model(AffectGPTConfig.from_pretrained("affectgpt-face"))
+    decay, no_decay = parameter_groups(model, 0.05)
+    count = sum(p.numel() for group in (decay, no_decay) for p in group["params"])
+    assert count == 57_168_644  # spec §9.1
+    assert sum(p.numel() for p in no_decay["params"]) == 16_798_468 - sum(
+        p.numel() for n, p in model.heads.named_parameters() if n.endswith("weight")
+    )  # only the head biases escape weight decay; every LoRA matrix decays
