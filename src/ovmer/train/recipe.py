@@ -124,7 +124,12 @@ def build_model(cfg: TrainConfig, device: torch.device) -> BuiltModel:
     if device.type == "cuda" and cfg.run.mixed_precision != "no":
         model.autocast_dtype = torch.float16 if cfg.run.mixed_precision == "fp16" else torch.bfloat16
     if cfg.model.gradient_checkpointing:
-        model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        base = model.llm.get_base_model()
+        # transformers 5 renamed the switch; older versions only have gradient_checkpointing_enable.
+        if hasattr(base, "activation_checkpointing_enable"):
+            base.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return BuiltModel(model, processor, local)
 
 
