@@ -176,9 +176,11 @@ def test_gradient_checkpointing_does_not_change_training(
 ) -> None:
     common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
     plain = train(tiny_config(manifest, tmp_path / "plain", *common))
-    checkpointed = train(
-        tiny_config(manifest, tmp_path / "ckpt", *common, "model.gradient_checkpointing=true")
-    )
+    from ovmer.train.recipe import build_model
+
+    cfg = tiny_config(manifest, tmp_path / "ckpt", *common, "model.gradient_checkpointing=true")
+    assert build_model(cfg, torch.device("cpu")).model.llm.get_base_model().is_gradient_checkpointing
+    checkpointed = train(cfg)
     assert checkpointed.losses == pytest.approx(plain.losses, rel=1e-6)
     a, b = _weights(plain.checkpoint), _weights(checkpointed.checkpoint)  # type: ignore[arg-type]
     for key in a:
