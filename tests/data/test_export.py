@@ -54,3 +54,20 @@ def test_jsonl_keeps_unicode(tmp_path: Path, media: dict[str, Path]) -> None:
 def test_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="unknown export format"):
         export_samples([], "x", tmp_path / "x", "xml")
+
+
+def test_hugging_face_dataset_round_trip(tmp_path: Path, media: dict[str, Path]) -> None:
+    datasets = pytest.importorskip("datasets", reason="HF export needs the [data] extra")
+    tree = build_tree(tmp_path / "root", "cmumosi", clip=media["clip"], wav=media["wav"])
+    out = tmp_path / "cmumosi-hf"
+    (out).mkdir()  # an existing export is replaced, not merged
+    (out / "stale.txt").write_text("old")
+    result = runner.invoke(
+        app, ["data", "export", str(tmp_path / "root"), "-d", "cmumosi", "-o", str(out), "--format", "hf"]
+    )
+    assert result.exit_code == 0, result.output
+    loaded = datasets.load_from_disk(str(out))
+    assert loaded["name"] == tree.test_names
+    assert loaded["label"] == [tree.labels[n] for n in tree.test_names]
+    assert not (out / "stale.txt").exists()
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -13,8 +13,14 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "inference.py"
 
 @pytest.mark.slow
 def test_benchmark_tiny_cpu(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
     monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--max-batch", "2", "--new-tokens", "3", "--repeats", "1"])
-    runpy.run_path(str(SCRIPT), run_name="__main__")
+    grad_was_enabled = torch.is_grad_enabled()
+    try:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    finally:  # the script switches autograd off process-wide, as a script may; later tests need it back
+        torch.set_grad_enabled(grad_was_enabled)
     out = capsys.readouterr().out
     assert "command:" in out and "samples/s" in out
     rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0] in {"1", "2"}]

@@ -13,6 +13,7 @@ from ovmer.cli import data as data_cli
 from ovmer.cli import extract as extract_cli
 from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
+from ovmer.cli import train as train_cli
 from ovmer.cli.common import console, setup_logging
 
 app = typer.Typer(
@@ -51,3 +52,4 @@ data_cli.register(app)
 model_cli.register(app)
 extract_cli.register(app)
 bench_cli.register(app)
+train_cli.register(app)

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from ovmer.errors import MediaError
-from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio
+from ovmer.media import audio as media_audio
+from ovmer.media.audio import SAMPLE_RATE, load_audio
 from ovmer.media.clip import clip_waveform, load_clip_inputs
 from ovmer.media.decode import DEFAULT_NUM_FRAMES, read_clip
 from ovmer.media.faces import FaceDetector, faces_for_model
@@ -157,7 +158,7 @@ def load_video_inputs(
     waveform = clip_waveform(decoded, audio)
     return VideoInputs(
         visual=decoded.model_frames,
-        audio=audio_clips(waveform),
+        audio=media_audio.audio_clips(waveform),
         visual_kind="frame",
         num_source_frames=decoded.info.num_frames,
         audio_seconds=waveform.shape[0] / SAMPLE_RATE,
@@ -165,18 +166,23 @@ def load_video_inputs(
     )
 
 
-def _official_faces(
-    video: str | os.PathLike[str] | None, face_file: Path, audio: str | os.PathLike[str] | None
-) -> VideoInputs:
+def _read_face_array(face_file: Path) -> np.ndarray:
+    """An OpenFace ``openface_face`` array ``[N, h, w, 3]`` (validated by ``faces_for_model``)."""
     if not face_file.is_file():
         raise MediaError(
             f"{face_file}: face array not found; extract faces with OpenFace, or leave it out to detect "
             "faces in the video with MediaPipe"
         )
     try:
-        crops = np.load(face_file, allow_pickle=False)
+        return np.load(face_file, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise MediaError(f"{face_file}: cannot read face array ({exc})") from exc
+
+
+def _official_faces(
+    video: str | os.PathLike[str] | None, face_file: Path, audio: str | os.PathLike[str] | None
+) -> VideoInputs:
+    crops = _read_face_array(face_file)
     visual = faces_for_model(crops, DEFAULT_NUM_FRAMES, source=os.fspath(face_file))
     source = audio if audio is not None else video
     if source is None:
@@ -184,10 +190,36 @@ def _official_faces(
     waveform = load_audio(source)
     return VideoInputs(
         visual=visual,
-        audio=audio_clips(waveform),
+        audio=media_audio.audio_clips(waveform),
         visual_kind="face",
         num_source_frames=int(crops.shape[0]),
         audio_seconds=waveform.shape[0] / SAMPLE_RATE,
         face_source="openface",
         audio_source=os.fspath(source),
     )
+
+
+# --- Per-modality helpers for ``ovmer.train.data.load_media`` -------------------------------------
+# The training loader (owned by the training package) reads frames, faces and audio separately; these
+# keep its calls working on ovmer.media until it calls :func:`load_video_inputs` instead. Each is a
+# few lines over ovmer.media: no second decoder.
+
+
+def read_video_frames(path: str | os.PathLike[str]) -> np.ndarray:
+    """The frame model's 8 RGB frames ``(8, 224, 224, 3)`` uint8 (spec §4.1, :func:`ovmer.media.read_clip`)."""
+    return read_clip(path, DEFAULT_NUM_FRAMES, with_audio=False).model_frames
+
+
+def read_face_crops(path: str | os.PathLike[str]) -> np.ndarray:
+    """The face model's 8 BGR faces ``(8, 224, 224, 3)`` uint8 from an OpenFace ``.npy`` (spec §4.2)."""
+    return faces_for_model(_read_face_array(Path(path)), DEFAULT_NUM_FRAMES, source=os.fspath(path))
+
+
+def read_audio(path: str | os.PathLike[str]) -> np.ndarray:
+    """Audio ``(1, samples)`` float32 at 16 kHz, mono by the model's channel rule (:func:`ovmer.media.load_audio`)."""
+    return load_audio(path)[None]
+
+
+def audio_clips(waveform: np.ndarray) -> np.ndarray:
+    """Eight 2-s clips ``(8, 32000)`` from channel 0 of a ``(channels, samples)`` 16-kHz waveform (§4.3)."""
+    return media_audio.audio_clips(np.asarray(waveform, dtype=np.float32)[0])

@@ -154,36 +154,67 @@ class AffectGPTModel(nn.Module):
         21–23 *before* the encoder's final LayerNorm and the final output *after* it; then it takes
         the mean over time (spec §5.2). transformers 5 reports ``hidden_states`` differently (its
         last entry is not normalised), so the layer outputs are captured with hooks instead, which
-        gives the upstream features on every version. (Inference only: with training-mode LayerDrop a
-        skipped layer would not be captured.)
+        gives the upstream features on every version. With training-mode LayerDrop (fidelity
+        training, spec §8) a skipped layer's entry is its input, as in upstream's ``hidden_states``.
         """
         b, k = audio_values.shape[:2]
         n = self.config.hubert_layers_averaged
-        captured: list[torch.Tensor] = []
+        layers = self._hubert_layers()
+        first = len(layers) - n  # index of the first layer whose output is averaged
+        # Running hidden state: the encoder input (its dropout's output), then each executed layer's
+        # output. A layer skipped by LayerDrop is never called, so its entry stays its input.
+        below: list[torch.Tensor] = []
+        outputs: dict[int, torch.Tensor] = {}
 
-        def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
-            captured.append(output[0] if isinstance(output, tuple) else output)
+        def keep_input(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            below[:] = [output]
 
-        hooks = [layer.register_forward_hook(keep) for layer in self._hubert_layers()[-n:-1]]
+        def keeper(index: int) -> Any:
+            def keep(_module: nn.Module, _inputs: Any, output: Any) -> None:
+                value = output[0] if isinstance(output, tuple) else output
+                if index < first:
+                    below[:] = [value]
+                else:
+                    outputs[index] = value
+
+            return keep
+
+        hooks = [layer.register_forward_hook(keeper(i)) for i, layer in enumerate(layers[:-1])]
+        encoder_dropout = getattr(self.audio.encoder, "dropout", None)
+        if isinstance(encoder_dropout, nn.Module):
+            hooks.append(encoder_dropout.register_forward_hook(keep_input))
         try:
             with self._autocast():
                 out = self.audio(audio_values.flatten(0, 1))  # (B*K, N)
         finally:
             for hook in hooks:
                 hook.remove()
-        if len(captured) != n - 1:
-            raise ModelError(
-                f"captured {len(captured)} HuBERT layer outputs, expected {n - 1} (LayerDrop active?)"
-            )
+        captured: list[torch.Tensor] = []
+        state = below[0] if below else None
+        for index in range(first, len(layers) - 1):
+            state = outputs.get(index, state)
+            if state is None:
+                raise ModelError("could not capture the HuBERT layer outputs (unexpected encoder layout)")
+            captured.append(state)
         hidden = torch.stack([*captured, out.last_hidden_state]).mean(dim=0)  # (B*K, frames, Da)
         return hidden.mean(dim=1).view(b, k, -1)  # (B, K, Da)
 
     def modality_tokens(
-        self, pixel_values: torch.Tensor, audio_values: torch.Tensor, need_multi: bool = True
+        self,
+        pixel_values: torch.Tensor | None,
+        audio_values: torch.Tensor | None,
+        need_multi: bool = True,
+        *,
+        visual_features: torch.Tensor | None = None,
+        audio_features: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Soft tokens per placeholder string, each (B, n, H)."""
-        visual = self.encode_visual(pixel_values)  # (B, T, Dv)
-        audio = self.encode_audio(audio_values)  # (B, K, Da)
+        """Soft tokens per placeholder string, each (B, n, H).
+
+        ``visual_features`` (B, T, Dv) / ``audio_features`` (B, K, Da) are precomputed encoder outputs
+        (the training feature cache); when given, the matching encoder is not run.
+        """
+        visual = visual_features if visual_features is not None else self.encode_visual(_need(pixel_values))
+        audio = audio_features if audio_features is not None else self.encode_audio(_need(audio_values))
         with self._autocast():
             tokens = {
                 self.config.visual_placeholder: self.heads.visual_tokens(visual),
@@ -198,7 +229,13 @@ class AffectGPTModel(nn.Module):
         return self.llm.get_input_embeddings()
 
     def build_inputs_embeds(
-        self, input_ids: torch.Tensor, pixel_values: torch.Tensor, audio_values: torch.Tensor
+        self,
+        input_ids: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        audio_values: torch.Tensor | None,
+        *,
+        visual_features: torch.Tensor | None = None,
+        audio_features: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Embed ``input_ids`` (B, L) and overwrite placeholder positions with soft tokens -> (B, L, H).
 
@@ -207,7 +244,13 @@ class AffectGPTModel(nn.Module):
         """
         placeholder_ids = torch.tensor(list(self.placeholder_ids.values()), device=input_ids.device)
         need_multi = bool((input_ids == self.placeholder_ids[MULTI_TOKEN]).any())
-        tokens = self.modality_tokens(pixel_values, audio_values, need_multi=need_multi)
+        tokens = self.modality_tokens(
+            pixel_values,
+            audio_values,
+            need_multi=need_multi,
+            visual_features=visual_features,
+            audio_features=audio_features,
+        )
         safe_ids = torch.where(torch.isin(input_ids, placeholder_ids), 0, input_ids)
         embeds = self.input_embeddings()(safe_ids)  # (B, L, H)
         for placeholder in _SPLICE_ORDER:
@@ -228,12 +271,24 @@ class AffectGPTModel(nn.Module):
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
-        pixel_values: torch.Tensor,
-        audio_values: torch.Tensor,
+        pixel_values: torch.Tensor | None,
+        audio_values: torch.Tensor | None,
         labels: torch.Tensor | None = None,
+        *,
+        visual_features: torch.Tensor | None = None,
+        audio_features: torch.Tensor | None = None,
     ) -> Any:
-        """Run the LLM on the spliced sequence; returns the LLM output (``.loss`` when labels are given)."""
-        embeds = self.build_inputs_embeds(input_ids, pixel_values, audio_values)
+        """Run the LLM on the spliced sequence; returns the LLM output (``.loss`` when labels are given).
+
+        Either the media tensors or the cached encoder features (``*_features``) must be given.
+        """
+        embeds = self.build_inputs_embeds(
+            input_ids,
+            pixel_values,
+            audio_values,
+            visual_features=visual_features,
+            audio_features=audio_features,
+        )
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels)
 
     # ------------------------------------------------------------------ persistence (see loading.py)
@@ -287,6 +342,12 @@ class AffectGPTModel(nn.Module):
         total = sum(v["total"] for v in by_module.values())
         heads = sum(v["total"] for k, v in by_module.items() if k.startswith("heads."))
         return {"trainable": trainable, "total": total, "heads": heads, "by_module": by_module}
+
+
+def _need(values: torch.Tensor | None) -> torch.Tensor:
+    if values is None:
+        raise ModelError("give either the media tensors or the cached encoder features for every modality")
+    return values
 
 
 def _check_placeholder_run(mask: torch.Tensor, budget: int, placeholder: str) -> None:

@@ -1,0 +1,228 @@
+"""The training recipe on a tiny random model, on CPU: expected loss, overfitting, cache, resume, export."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ovmer.models.checkpoint import official_state_dict
+from ovmer.models.loading import TRAINABLE_FILE, load_model
+from ovmer.train.recipe import (
+    LOSS_PNG,
+    METRICS_FILE,
+    export_official,
+    find_latest_checkpoint,
+    parameter_groups,
+    train,
+)
+from ovmer.train.synthetic import write_synthetic_dataset
+from tests.train.conftest import make_cache, tiny_config
+
+#: First-step loss of the shipped tiny-face config (seed 42) on write_synthetic_dataset(n=6, seed=0).
+#: Near ln(vocab 413) = 6.02 as expected for a random model; pinned to catch any change in prompts,
+#: tokenisation, masking, sampling order or model code (re-pinned after the model branch fixed which
+#: HuBERT hidden states are averaged, spec §5.2: 6.474813 -> 6.476338).
+FIRST_STEP_LOSS = 6.476338
+
+
+def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(checkpoint / TRAINABLE_FILE))
+
+
+def test_first_step_loss_for_a_fixed_seed(manifest: Path, feature_cache: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(manifest, tmp_path, "run.max_steps=1", f"data.feature_cache={feature_cache}")
+    result = train(cfg)
+    assert result.losses[0] == pytest.approx(FIRST_STEP_LOSS, abs=1e-4)
+
+
+def test_cache_gives_the_same_loss_as_running_the_encoders(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    plain = train(tiny_config(manifest, tmp_path / "plain", "run.max_steps=2"))
+    cached = train(
+        tiny_config(manifest, tmp_path / "cached", "run.max_steps=2", f"data.feature_cache={feature_cache}")
+    )
+    assert plain.losses == pytest.approx(cached.losses, rel=1e-5)
+    assert plain.losses[0] == pytest.approx(FIRST_STEP_LOSS, abs=1e-4)
+    a, b = _weights(plain.checkpoint), _weights(cached.checkpoint)  # type: ignore[arg-type]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6)
+
+
+def test_resume_continues_bit_for_bit(manifest: Path, feature_cache: Path, tmp_path: Path) -> None:
+    # LoRA dropout (0.05) stays on, so this also checks that the RNG state is restored.
+    common = (f"data.feature_cache={feature_cache}", "run.iters_per_epoch=100")
+    straight = train(tiny_config(manifest, tmp_path / "a", "run.max_steps=6", *common))
+    first = train(tiny_config(manifest, tmp_path / "b", "run.max_steps=3", *common))
+    second = train(tiny_config(manifest, tmp_path / "b", "run.max_steps=6", "run.resume=auto", *common))
+    assert (first.final_step, second.start_step, second.final_step) == (3, 3, 6)
+    assert first.losses + second.losses == straight.losses
+    a, b = _weights(straight.checkpoint), _weights(second.checkpoint)  # type: ignore[arg-type]
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # the run folder keeps one metrics row per step and a loss curve
+    rows = [json.loads(line) for line in (tmp_path / "b" / METRICS_FILE).read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert {"loss", "lr", "samples_per_s", "tokens_per_s", "step_time_s"} <= set(rows[0])
+    assert (tmp_path / "b" / LOSS_PNG).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_overfits_a_few_samples(tmp_path: Path) -> None:
+    # The tiny model's LM head and final norm are frozen random weights, which caps how peaked its
+    # predictions can get: the loss floor is about 1.5 nats. From 6.4, it must get below 1.8.
+    two = write_synthetic_dataset(tmp_path / "two", num_samples=2, seed=1)
+    cfg = tiny_config(
+        two,
+        tmp_path / "run",
+        f"data.feature_cache={make_cache(two, tmp_path / 'cache')}",
+        "run.max_steps=30",
+        "run.batch_size=2",
+        "data.tasks=[ovlabels]",
+        "optim.lr=1e-2",
+        "model.lora_dropout=0.0",
+        "run.iters_per_epoch=1000",
+    )
+    losses = train(cfg).losses
+    assert losses[0] > 6.0
+    assert min(losses[-5:]) < 1.8, losses[-5:]
+
+
+def test_checkpoint_loads_for_inference_and_exports_to_the_official_layout(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    result = train(
+        tiny_config(
+            manifest,
+            tmp_path / "run",
+            "run.max_steps=2",
+            "run.iters_per_epoch=2",
+            f"data.feature_cache={feature_cache}",
+        )
+    )
+    checkpoint = result.checkpoint
+    assert checkpoint is not None and checkpoint.name == "step_0000002"
+    saved = _weights(checkpoint)
+    loaded = load_model(checkpoint, merge_lora=False)
+    assert official_state_dict(loaded.model).keys() == saved.keys()
+    assert all(torch.equal(official_state_dict(loaded.model)[k], saved[k]) for k in saved)
+    pth = export_official(checkpoint, tmp_path / "official")
+    assert re.fullmatch(r"checkpoint_000001_loss_\d+\.\d{3}\.pth", pth.name)
+    data = torch.load(pth, map_location="cpu", weights_only=True)
+    assert set(data) == {"model", "optimizer", "config", "scaler", "epoch"} and data["epoch"] == 1
+    again = load_model(pth, config=checkpoint, merge_lora=False)
+    assert all(torch.equal(official_state_dict(again.model)[k], saved[k]) for k in saved)
+
+
+def test_optimizer_groups_follow_upstream(manifest: Path, tmp_path: Path) -> None:
+    from ovmer.train.recipe import build_model
+
+    built = build_model(tiny_config(manifest, tmp_path), torch.device("cpu"))
+    decay, no_decay = parameter_groups(built.model, 0.05)
+    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim >= 2 for p in decay["params"]) and all(p.ndim == 1 for p in no_decay["params"])
+    total = len(decay["params"]) + len(no_decay["params"])
+    assert total == len(list(built.model.trainable_named_parameters()))
+
+
+def test_bad_samples_are_skipped_and_recorded(manifest: Path, feature_cache: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(manifest.parent, data)
+    rows = (data / "manifest.csv").read_text().splitlines()
+    rows[1] = rows[1].replace("sample_00000000", "ghost", 1)  # a name the cache does not hold
+    (data / "manifest.csv").write_text("\n".join(rows) + "\n")
+    result = train(
+        tiny_config(
+            data / "manifest.csv", tmp_path / "run", "run.max_steps=3", f"data.feature_cache={feature_cache}"
+        )
+    )
+    # 3 steps × batch 2 = the first pass over 6 samples, so the ghost is drawn exactly once
+    assert result.final_step == 3 and result.skipped == 1
+    skipped = [json.loads(line) for line in (tmp_path / "run" / "skipped.jsonl").read_text().splitlines()]
+    assert {r["name"] for r in skipped} == {"ghost"}
+
+
+def test_interrupted_saves_are_ignored(tmp_path: Path) -> None:
+    folder = tmp_path / "checkpoints"
+    (folder / ".step_0000009.tmp").mkdir(parents=True)
+    (folder / "step_0000004").mkdir()
+    (folder / "step_0000004" / "training_state.pt").write_bytes(b"x")
+    (folder / "step_0000008").mkdir()  # no training_state.pt: incomplete
+    assert find_latest_checkpoint(tmp_path) == folder / "step_0000004"
+
+
+def test_tensorboard_tracker_writes_events(manifest: Path, feature_cache: Path, tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    train(
+        tiny_config(
+            manifest,
+            tmp_path,
+            "run.max_steps=1",
+            "run.log_with=[tensorboard]",
+            f"data.feature_cache={feature_cache}",
+        )
+    )
+    events = list(tmp_path.rglob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+
+
+def test_gradient_checkpointing_does_not_change_training(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
+    plain = train(tiny_config(manifest, tmp_path / "plain", *common))
+    from ovmer.train.recipe import build_model
+
+    cfg = tiny_config(manifest, tmp_path / "ckpt", *common, "model.gradient_checkpointing=true")
+    base = build_model(cfg, torch.device("cpu")).model.llm.get_base_model()
+    assert getattr(base, "is_activation_checkpointing", None) or base.is_gradient_checkpointing
+    checkpointed = train(cfg)
+    assert checkpointed.losses == pytest.approx(plain.losses, rel=1e-6)
+    a, b = _weights(plain.checkpoint), _weights(checkpointed.checkpoint)  # type: ignore[arg-type]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-7)
+
+
+def test_learning_rate_schedules() -> None:
+    from ovmer.train.config import config_from_dict
+    from ovmer.train.recipe import lr_factor
+
+    paper = config_from_dict({"data": {"root": "/d"}})
+    assert {lr_factor(paper, s) for s in (0, 1, 4999, 5000, 299_999)} == {1.0}  # constant 1e-5 (§10.4)
+    clean = config_from_dict(
+        {"data": {"root": "/d"}, "optim": {"schedule": "warmup_cosine", "warmup_steps": 10, "min_lr": 1e-6}},
+        ["run.max_steps=110"],
+    )
+    lr = [lr_factor(clean, s) * clean.optim.lr for s in (0, 5, 10, 60, 110)]
+    assert lr == pytest.approx([1e-6, 5.5e-6, 1e-5, 5.5e-6, 1e-6])
+
+
+def test_fidelity_mode_trains_with_batch_joint_audio_and_hubert_noise(manifest: Path, tmp_path: Path) -> None:
+    cfg = tiny_config(
+        manifest,
+        tmp_path,
+        "run.max_steps=1",
+        "model.encoders_train_mode=true",
+        "model.audio_normalization=joint_batch",
+    )
+    loss = train(cfg).losses[0]
+    # same data and weights as the clean first step, but different audio features -> different loss
+    assert 5.0 < loss < 8.0 and loss != pytest.approx(FIRST_STEP_LOSS, abs=1e-5)
+
+
+def test_full_size_optimizer_covers_the_57m_trainable_parameters() -> None:
+    from ovmer.models.configuration_affectgpt import AffectGPTConfig
+    from ovmer.models.loading import meta_model
+
+    model = meta_model(AffectGPTConfig.from_pretrained("affectgpt-face"))
+    decay, no_decay = parameter_groups(model, 0.05)
+    count = sum(p.numel() for group in (decay, no_decay) for p in group["params"])
+    assert count == 57_168_644  # spec §9.1
+    assert sum(p.numel() for p in no_decay["params"]) == 16_798_468 - sum(
+        p.numel() for n, p in model.heads.named_parameters() if n.endswith("weight")
+    )  # only the head biases escape weight decay; every LoRA matrix decays
