@@ -225,6 +225,11 @@ def test_cli_infer_from_a_prepare_cache(tmp_path: Path, tiny_face_dir: Path) -> 
     assert _answers(tmp_path / "cached") == _answers(tmp_path / "direct")
     not_a_cache = CliRunner().invoke(app, [*args[:-1], str(tmp_path)])
     assert not_a_cache.exit_code == 2 and "prepare.json" in not_a_cache.output
+    from ovmer.inference.runner import SampleLoader
+
+    with pytest.raises(DatasetError, match="holds a prepared 'mer2023', not 'mer2024'"):
+        SampleLoader(cache, "mer2024")  # MER2024 has the same sample names: never mix the caches
+    SampleLoader(cache, "MER2023").close()
 
 
 def test_cli_infer_needs_root_for_registered_datasets(tmp_path: Path, tiny_frame_dir: Path) -> None:

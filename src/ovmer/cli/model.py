@@ -313,6 +313,7 @@ def infer(
         skip_errors=skip_errors,
         workers=workers,
         prepared=prepared,
+        dataset_id=dataset,
     )
     console.print(
         f"{dataset_name}: {result.generated} generated, {result.already_done} already done, {result.skipped} skipped "

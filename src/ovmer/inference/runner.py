@@ -10,6 +10,7 @@ Layout under ``out``:
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +28,20 @@ from ovmer.inference.results import append_jsonl_records, read_jsonl_records, wr
 from ovmer.media.decode import DEFAULT_NUM_FRAMES
 from ovmer.models.generation import DecodingSettings
 
+
+def _dataset_key(dataset_id: str) -> str:
+    """One spelling per dataset: registry id (aliases resolved) or ``csv:`` + absolute path."""
+    from ovmer.data.benchmarks import get_benchmark
+    from ovmer.data.registry import CSV_PREFIX, is_manifest
+
+    if is_manifest(dataset_id):
+        return CSV_PREFIX + os.fspath(Path(dataset_id[len(CSV_PREFIX) :]).resolve())
+    try:
+        return get_benchmark(dataset_id).id
+    except DatasetError:
+        return dataset_id
+
+
 #: (sample, visual kind) -> model inputs and the subtitle to use (None: the sample's own).
 LoadFn = Callable[[Sample, str], tuple[VideoInputs, str | None]]
 
@@ -41,13 +56,22 @@ class SampleLoader:
     subtitle fills in a sample without one (``prepare --asr``). Other samples are decoded.
     """
 
-    def __init__(self, prepared: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, prepared: str | os.PathLike[str] | None = None, dataset_id: str | None = None) -> None:
         self.prepared = None if prepared is None else Path(prepared)
-        if self.prepared is not None and not (self.prepared / "prepare.json").is_file():
-            raise DatasetError(
-                f"{self.prepared} is not an ovmer prepare cache (no prepare.json); run "
-                "`ovmer prepare ROOT --dataset ID --out CACHE` first or leave out --prepared"
-            )
+        if self.prepared is not None:
+            settings = self.prepared / "prepare.json"
+            if not settings.is_file():
+                raise DatasetError(
+                    f"{self.prepared} is not an ovmer prepare cache (no prepare.json); run "
+                    "`ovmer prepare ROOT --dataset ID --out CACHE` first or leave out --prepared"
+                )
+            cached = json.loads(settings.read_text(encoding="utf-8")).get("dataset")
+            # Sample names repeat across datasets (MER2023 and MER2024 both have sample_00000xxx).
+            if dataset_id and cached and _dataset_key(cached) != _dataset_key(dataset_id):
+                raise DatasetError(
+                    f"{self.prepared} holds a prepared {cached!r}, not {dataset_id!r}; give the cache of "
+                    f"this dataset (ovmer prepare ROOT --dataset {dataset_id} --out CACHE)"
+                )
         self.detectors = FaceDetectors()
 
     def __call__(self, sample: Sample, visual_kind: str) -> tuple[VideoInputs, str | None]:
@@ -146,13 +170,15 @@ def infer_split(
     prepared: str | os.PathLike[str] | None = None,
     max_batches: int | None = None,
     workers: int = 4,
+    dataset_id: str | None = None,
 ) -> InferSummary:
     """Generate a response for every sample not already in ``responses.jsonl``; write the npz at the end.
 
     Samples are batched in order of subtitle length; media of the next batch are decoded by
     ``workers`` threads while the model runs. ``max_batches`` stops early (used to simulate
     interruptions in tests and for quick checks). ``load_fn`` decodes a sample (default: a
-    :class:`SampleLoader`, reading the ``ovmer prepare`` cache ``prepared`` when given).
+    :class:`SampleLoader`, reading the ``ovmer prepare`` cache ``prepared`` when given; ``dataset_id``,
+    the registry id or ``csv:PATH``, is checked against the dataset the cache was prepared from).
     """
     decoding = decoding or DecodingSettings()
     out = Path(out)
@@ -161,8 +187,6 @@ def infer_split(
     record = _run_record(engine, dataset, task, decoding)
     run_file = task_dir / "run.json"
     if run_file.is_file():
-        import json
-
         previous = json.loads(run_file.read_text(encoding="utf-8"))
         mismatched = {k: (previous.get(k), v) for k, v in record.items() if previous.get(k) != v}
         if mismatched:
@@ -185,7 +209,7 @@ def infer_split(
     if max_batches is not None:
         batches = batches[:max_batches]
 
-    loader = SampleLoader(prepared) if load_fn is None else None
+    loader = SampleLoader(prepared, dataset_id) if load_fn is None else None
     load: LoadFn = load_fn if load_fn is not None else loader  # type: ignore[assignment]
 
     def decode_one(sample: Sample) -> tuple[VideoInputs, str | None] | OvmerError:
