@@ -153,8 +153,17 @@ def test_run_folder_of_another_model_is_refused(tree: Path, tmp_path: Path, whee
     assert "use another --out folder" in result.output
 
 
-def test_model_specs(tmp_path: Path) -> None:
+def test_model_specs(tmp_path: Path, tiny_face_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ovmer.bench.models import BatchedBenchModel
+
     assert load_model("clues").identity == "clues:v1"
+    assert not isinstance(load_model("clues"), BatchedBenchModel)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    tiny = load_model(f"affectgpt:{tiny_face_dir}?batch_size=2&decoding=paper&seed=3&max_new_tokens=5")
+    assert isinstance(tiny, BatchedBenchModel) and tiny.batch_size == 2
+    assert "mode=paper" in tiny.identity and "seed=3" in tiny.identity
+    with pytest.raises(OvmerError, match="greedy or paper"):
+        load_model(f"affectgpt:{tiny_face_dir}?decoding=beam")
     pth = tmp_path / "checkpoint_000050.pth"
     pth.write_bytes(b"")
     with pytest.raises(OvmerError, match="--config affectgpt-face"):  # a .pth needs its variant
@@ -203,8 +212,9 @@ def _affectgpt_tree(root: Path) -> Path:
 def test_bench_affectgpt_tiny_model_end_to_end(
     tmp_path: Path, wheel_dir: Path, tiny_face_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """affectgpt:<model> on a tiny random-weight face model: loaded once, greedy OV-label answers equal
-    to ``describe``'s, the missing clip recorded, both protocols scored, a rerun only re-scores."""
+    """affectgpt:<model> on a tiny random-weight face model: loaded once, batched greedy OV-label answers
+    equal to ``describe``'s one-at-a-time answers, the missing clip recorded (the rest of its batch still
+    answered), both protocols scored, a rerun only re-scores."""
     from ovmer.inference.describe import describe_video
     from ovmer.inference.engine import load_engine
     from ovmer.models.generation import DecodingSettings

@@ -14,12 +14,15 @@ reader sees at once where every model comes from; later issues add zero-shot MLL
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ovmer.data.registry import Sample
 from ovmer.errors import OvmerError
+
+if TYPE_CHECKING:
+    from ovmer.inference.media_inputs import VideoInputs
 
 
 class BenchModel(Protocol):
@@ -29,6 +32,17 @@ class BenchModel(Protocol):
 
     def answer(self, sample: Sample) -> str:
         """The free-text answer for one sample (what upstream stores in ``name2reason``)."""
+        ...
+
+
+@runtime_checkable
+class BatchedBenchModel(BenchModel, Protocol):
+    """A model that answers several samples in one call (GPU models: one sample at a time wastes it)."""
+
+    batch_size: int
+
+    def answer_batch(self, samples: Sequence[Sample]) -> list[str | Exception]:
+        """One answer per sample, or the error that sample raised (the others are still answered)."""
         ...
 
 
@@ -61,6 +75,7 @@ class AffectGPTOptions:
     decoding: str = "greedy"  # or "paper" (top-k 20, top-p 0.9, T 1, seeded)
     seed: int = 0
     max_new_tokens: int = 1200  # the paper's budget
+    batch_size: int = 8  # samples per generate call (greedy answers do not depend on it)
 
     @classmethod
     def parse(cls, query: str) -> AffectGPTOptions:
@@ -108,13 +123,36 @@ class AffectGPTModel:
             max_new_tokens=options.max_new_tokens,
         )
         self.loader = SampleLoader()
+        self.batch_size = max(1, options.batch_size)
         decoding = self.decoding.describe()
         settings = ",".join(f"{k}={decoding[k]}" for k in sorted(decoding))
         self.identity = f"affectgpt:{self.engine.source}[{self.engine.model.config.name};{settings}]"
 
     def answer(self, sample: Sample) -> str:
-        inputs, subtitle = self.loader(sample, self.engine.model.config.visual_input)
-        return self.engine.respond([inputs], [subtitle], self.task, self.decoding)[0].text
+        [outcome] = self.answer_batch([sample])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def answer_batch(self, samples: Sequence[Sample]) -> list[str | Exception]:
+        """Decode each sample (a bad one becomes its error) and answer the rest in one batch."""
+        kind = self.engine.model.config.visual_input
+        decoded: list[tuple[VideoInputs, str | None] | Exception] = []
+        for sample in samples:
+            try:
+                decoded.append(self.loader(sample, kind))
+            except OvmerError as exc:
+                decoded.append(exc)
+        good = [x for x in decoded if not isinstance(x, Exception)]
+        texts = iter(
+            r.text
+            for r in (
+                self.engine.respond([x[0] for x in good], [x[1] for x in good], self.task, self.decoding)
+                if good
+                else []
+            )
+        )
+        return [x if isinstance(x, Exception) else next(texts) for x in decoded]
 
 
 def _clues(argument: str) -> BenchModel:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ovmer.atomic import write_json_atomic, write_text_atomic
-from ovmer.bench.models import BenchModel, load_model
+from ovmer.bench.models import BatchedBenchModel, BenchModel, load_model
 from ovmer.data.benchmarks import BenchmarkDataset, Family, get_benchmark
 from ovmer.data.registry import Sample, benchmark_samples, dataset_folder
 from ovmer.errors import DatasetError, OvmerError
@@ -127,6 +127,26 @@ def _check_run_folder(out: Path, config: dict[str, Any]) -> None:
     write_json_atomic(path, config)
 
 
+#: Errors of one sample that are recorded as its failure (the run goes on).
+SAMPLE_ERRORS = (OvmerError, OSError, RuntimeError, ValueError)
+
+
+def _answer_chunk(model: BenchModel, chunk: Sequence[Sample]) -> list[str | Exception]:
+    """Answers (or the error) for each sample: one batched call when the model batches."""
+    if isinstance(model, BatchedBenchModel):
+        try:
+            return model.answer_batch(chunk)
+        except SAMPLE_ERRORS as exc:  # the whole batch failed (for example out of memory)
+            return [exc] * len(chunk)
+    outcomes: list[str | Exception] = []
+    for sample in chunk:
+        try:
+            outcomes.append(model.answer(sample))
+        except SAMPLE_ERRORS as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
 def infer(
     model: BenchModel,
     samples: Sequence[Sample],
@@ -141,17 +161,18 @@ def infer(
     done = len(samples) - len(todo)
     if progress:
         progress(run.dataset.id, "inference", done, len(samples))
-    for sample in todo:
-        try:
-            text = model.answer(sample)
-        except (OvmerError, OSError, RuntimeError, ValueError) as exc:
-            run.failures[sample.name] = f"{type(exc).__name__}: {exc}"
-            logger.warning("%s/%s: inference failed: %s", run.dataset.id, sample.name, exc)
-        else:
-            _append_answer(answers_path, sample.name, text, model.identity)
-            answers[sample.name] = text
-            run.inferred_now += 1
-        done += 1
+    size = model.batch_size if isinstance(model, BatchedBenchModel) else 1
+    for start in range(0, len(todo), size):
+        chunk = todo[start : start + size]
+        for sample, outcome in zip(chunk, _answer_chunk(model, chunk), strict=True):
+            if isinstance(outcome, Exception):
+                run.failures[sample.name] = f"{type(outcome).__name__}: {outcome}"
+                logger.warning("%s/%s: inference failed: %s", run.dataset.id, sample.name, outcome)
+            else:
+                _append_answer(answers_path, sample.name, outcome, model.identity)
+                answers[sample.name] = outcome
+                run.inferred_now += 1
+            done += 1
         if progress:
             progress(run.dataset.id, "inference", done, len(samples))
     return answers
