@@ -43,7 +43,8 @@ Sentiment (step B replacement):
   ``positive_attitude`` +1), reversed after a negator (``lack of interest`` −1).
 - **B2 a named answer.** Step B asks Qwen to choose among ``positive``, ``negative`` and
   ``neutral``. A list that names exactly one of these words gets it (``[calm, neutral]`` →
-  neutral), except that ``positive`` does not outvote a list whose labels are not net positive.
+  neutral), except that ``positive`` does not outvote labels that are net negative
+  (``[ironic, sarcastic, positive]`` → negative).
 - **B3 majority, ties to the last label.** Otherwise the sign of the sum of the votes decides; a
   tie between positive and negative labels goes to the last one stated (``[excited, anxious]`` →
   negative, ``[anxious, excited]`` → positive); no vote at all gives ``neutral``.
