@@ -40,7 +40,8 @@ Sentiment (step B replacement):
   under a negative root (``mad``, ``angry``, ``anger``, ``sad``, ``scared``, ``fearful``, ``fear``,
   ``disgusted``, ``disgust``, ``bad``) −1, ``surprised`` 0; ``positive``/``negative`` vote directly.
   A label that is not a word form takes the sign of its words' votes (``negative emotions`` −1,
-  ``positive_attitude`` +1), reversed after a negator (``lack of interest`` −1).
+  ``positive_attitude`` +1; the ambiguous words of rule 4, e.g. ``emotions``, do not vote),
+  reversed after a negator (``lack of interest`` −1).
 - **B2 a named answer.** Step B asks Qwen to choose among ``positive``, ``negative`` and
   ``neutral``. A list that names exactly one of these words gets it (``[calm, neutral]`` →
   neutral), except that ``positive`` does not outvote labels that are net negative
@@ -279,13 +280,14 @@ class LexiconExtractor:
     # ------------------------------------------------------------------ step B
     def item_valence(self, item: str) -> int:
         """+1 / −1 / 0 for one OV label: its wheel valence when it is a word form, else the sign of
-        its words' valences (``negative emotions``, ``positive_attitude``), flipped after a negator
-        (``lack of interest``)."""
+        its words' valences (``negative emotions``, ``positive_attitude``; the ambiguous words of rule
+        4 such as ``emotional`` do not vote), flipped after a negator (``lack of interest``)."""
         label = item.lower().strip()
         if label in self.valence:
             return self.valence[label]
         words = re.findall(r"[a-z]+(?:-[a-z]+)*", label)
-        votes = sum(self.valence.get(word, 0) for word in words if word not in NEGATORS)
+        voters = [word for word in words if word in SENTIMENT_WORDS or word not in AMBIGUOUS | NEGATORS]
+        votes = sum(self.valence.get(word, 0) for word in voters)
         sign = (votes > 0) - (votes < 0)
         return -sign if NEGATORS.intersection(words) else sign
 
