@@ -109,7 +109,7 @@ def test_cap_keeps_wheel_forms_before_other_items(lexicon: LexiconExtractor) -> 
         ("happy", 1),
         ("negative emotions", -1),  # not a form: its words vote
         ("positive_attitude", 1),
-        ("positive emotions", 1),  # "emotions" (an ambiguous word, rule 4) does not vote
+        ("positive emotions", 1),  # "emotions" names emotion in general and does not vote
         ("emotional detachment", -1),
         ("lack of interest", -1),  # reversed after a negator
         ("not stressed", 1),

@@ -40,7 +40,7 @@ Sentiment (step B replacement):
   under a negative root (``mad``, ``angry``, ``anger``, ``sad``, ``scared``, ``fearful``, ``fear``,
   ``disgusted``, ``disgust``, ``bad``) −1, ``surprised`` 0; ``positive``/``negative`` vote directly.
   A label that is not a word form takes the sign of its words' votes (``negative emotions`` −1,
-  ``positive_attitude`` +1; the ambiguous words of rule 4, e.g. ``emotions``, do not vote),
+  ``positive_attitude`` +1; words that only say "emotion", e.g. ``emotions``, do not vote),
   reversed after a negator (``lack of interest`` −1).
 - **B2 a named answer.** Step B asks Qwen to choose among ``positive``, ``negative`` and
   ``neutral``. A list that names exactly one of these words gets it (``[calm, neutral]`` →
@@ -130,6 +130,8 @@ LIST_ITEM_WORDS = 3  # longer list items are prose and are scanned for terms ins
 #: Labels that state the absence of an emotion: an answer with nothing else gives ``[]`` (step A's
 #: "If none are identified, please output an empty list").
 NO_EMOTION = frozenset({"neutral", "none", "no emotion", "unknown", "unclear"})
+#: Words that name emotion in general: no vote inside a multi-word label (``positive emotions`` is +1).
+GENERIC_WORDS = frozenset({"emotion", "emotions", "emotional", "emotionally", "feeling", "feelings"})
 #: Step B's answer words; a list that names exactly one of them gets it (rule B2).
 SENTIMENT_WORDS = ("positive", "negative", "neutral")
 #: Hedges before a stated item: the label is the rest (``possibly frustrated`` → ``frustrated``).
@@ -280,13 +282,13 @@ class LexiconExtractor:
     # ------------------------------------------------------------------ step B
     def item_valence(self, item: str) -> int:
         """+1 / −1 / 0 for one OV label: its wheel valence when it is a word form, else the sign of
-        its words' valences (``negative emotions``, ``positive_attitude``; the ambiguous words of rule
-        4 such as ``emotional`` do not vote), flipped after a negator (``lack of interest``)."""
+        its words' valences (``negative emotions``, ``positive_attitude``; words that only say
+        "emotion", such as ``emotional``, do not vote), flipped after a negator (``lack of interest``)."""
         label = item.lower().strip()
         if label in self.valence:
             return self.valence[label]
         words = re.findall(r"[a-z]+(?:-[a-z]+)*", label)
-        voters = [word for word in words if word in SENTIMENT_WORDS or word not in AMBIGUOUS | NEGATORS]
+        voters = [word for word in words if word not in GENERIC_WORDS | NEGATORS]
         votes = sum(self.valence.get(word, 0) for word in voters)
         sign = (votes > 0) - (votes < 0)
         return -sign if NEGATORS.intersection(words) else sign
