@@ -8,11 +8,17 @@ label agreement (exact same label set; mean Jaccard of the label sets) and both 
 Run (from the project root, reference files in ../shared/reference):
 
     .venv/bin/python benchmarks/lexicon_extractor.py [--reference ../shared/reference]
+    .venv/bin/python benchmarks/lexicon_extractor.py --show-disagreements 20
+
+``--show-disagreements N`` adds, per dataset over all checkpoints, how the label sets differ
+(Qwen dropped stated labels / kept more than the lexicon / other), how the step-B answers differ
+on Qwen's own lists, and the first N answers whose score differs between the two extractions.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import time
 from pathlib import Path
 
@@ -21,6 +27,7 @@ import numpy as np
 from ovmer.assets import load_wheel_maps
 from ovmer.data import read_ground_truth
 from ovmer.labels import LabelMapper, string_to_list
+from ovmer.labels.mapping import wheel_metrics
 from ovmer.llm.lexicon import LexiconExtractor
 from ovmer.metrics import hit_rate_all_wheels, sentiment_scores
 from ovmer.results.formats import read_checkpoint
@@ -46,6 +53,55 @@ def agreement(a: dict[str, str], b: dict[str, str]) -> tuple[float, float]:
     return float(np.mean(exact)), float(np.mean(jaccard))
 
 
+def disagreement_kind(qwen: list[str], ours: list[str]) -> str:
+    """How two label lists differ, for the --show-disagreements breakdown."""
+    q, o = set(qwen), set(ours)
+    if q == o:
+        return "same set, other order"
+    if q < o:
+        return "qwen dropped labels the lexicon kept"
+    if q > o:
+        return "qwen kept labels the lexicon cut or missed"
+    return "other (normalised, reworded, both)"
+
+
+class Disagreements:
+    """Collects the examples and counts printed by --show-disagreements."""
+
+    def __init__(self, limit: int, mapper: LabelMapper) -> None:
+        self.limit = limit
+        self.cells = [mapper.cell_mapper(metric) for metric in wheel_metrics(level=1)]
+        self.kinds: collections.Counter[str] = collections.Counter()
+        self.step_b: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.examples: list[str] = []
+
+    def hits(self, gt_label: str, cell: str) -> list[int]:
+        return [len(cell_map(cell) & cell_map(gt_label)) for cell_map in self.cells if cell_map(gt_label)]
+
+    def add(
+        self, checkpoint: str, text: str, gt_label: object, qwen: str, ours: str, score_differs: bool
+    ) -> None:
+        q = [item.strip().lower() for item in string_to_list(qwen) if item.strip()]
+        o = [item.strip().lower() for item in string_to_list(ours) if item.strip()]
+        if q != o:
+            self.kinds[disagreement_kind(q, o)] += 1
+        if score_differs and len(self.examples) < self.limit:
+            self.examples.append(
+                f"  {checkpoint[11:17]} gt={gt_label} {text!r}\n      qwen {qwen}\n      lex  {ours}"
+            )
+
+    def report(self, dataset: str) -> None:
+        print(f"\n{dataset}: label lists that differ, over all checkpoints")
+        for kind, count in self.kinds.most_common():
+            print(f"  {count:5d}  {kind}")
+        if self.step_b:
+            print(f"{dataset}: step B on Qwen's own lists (qwen answer, lexicon answer) where they differ")
+            for (qwen, ours), count in self.step_b.most_common(12):
+                print(f"  {count:5d}  {qwen:>13s} -> {ours}")
+        print(f"{dataset}: the first {len(self.examples)} answers whose score differs")
+        print("\n".join(self.examples))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -54,6 +110,13 @@ def main() -> None:
         "--reference", type=Path, default=Path(__file__).resolve().parents[1] / ".." / "shared" / "reference"
     )
     parser.add_argument("--max-labels", type=int, default=4, help="labels kept per answer (0: all)")
+    parser.add_argument(
+        "--show-disagreements",
+        type=int,
+        default=0,
+        metavar="N",
+        help="print how and where the extractions differ",
+    )
     args = parser.parse_args()
     reference = args.reference.resolve()
     maps = load_wheel_maps(reference / "emotion_wheel")
@@ -72,6 +135,7 @@ def main() -> None:
         bases = sorted(
             p for p in run.glob("checkpoint_*.npz") if "openset" not in p.name and "sentiment" not in p.name
         )
+        shown = Disagreements(args.show_disagreements, mapper)
         print(f"\n{dataset} ({len(gt)} test samples)")
         header = "checkpoint                      exact   jaccard   qwen    lexicon   diff"
         if dataset == "cmumosi":
@@ -107,6 +171,19 @@ def main() -> None:
                 )
             diffs.append(lex_score - qwen_score)
             print(line + f"   ({elapsed * 1000:.0f} ms)")
+            if args.show_disagreements:
+                for name in gt:
+                    if dataset == "mer2023":
+                        differs = shown.hits(gt[name], qwen_ov[name]) != shown.hits(
+                            gt[name], str(lex_ov[name])
+                        )
+                    else:
+                        differs = (qwen_sent[name] == "positive") != (lex_sent[name] == "positive")
+                        if qwen_sent[name] != lex_b_only[name]:
+                            shown.step_b[qwen_sent[name], str(lex_b_only[name])] += 1
+                    shown.add(base.stem, texts[name], gt[name], qwen_ov[name], str(lex_ov[name]), differs)
+        if args.show_disagreements:
+            shown.report(dataset)
         mean_diff = float(np.mean(diffs)) * 100
         summary.append(
             (dataset, mean_diff, float(np.mean(np.abs(diffs))) * 100, float(np.max(np.abs(diffs))) * 100)
