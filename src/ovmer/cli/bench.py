@@ -49,8 +49,13 @@ def bench(
     ] = None,
     assets: AssetsOption = None,
 ) -> None:
-    """Run a model on every test sample (resumable), extract labels, score with both protocols, and
-    write results.json, samples.jsonl, report.md and one bar chart per dataset."""
+    """Run a model on a benchmark end to end: inference, extraction, scoring, report.
+
+    Inference is resumable; scores are computed under both protocols; the run folder gets
+    results.json, samples.jsonl, report.md and one bar chart per dataset.
+
+    Example: ovmer bench --model clues --datasets mer2023,cmumosi --root DATA --out runs/clues
+    """
     from ovmer.assets import load_wheel_maps
     from ovmer.bench.runner import run_bench
     from ovmer.llm.run import build_extractor

@@ -61,9 +61,13 @@ def extract(
     overwrite: Annotated[bool, typer.Option(help="Re-extract samples that already have the output.")] = False,
     assets: AssetsOption = None,
 ) -> None:
-    """Turn model answers into OV labels (step A), OV labels into sentiment (step B), or merge clues
-    with subtitles, with the paper's prompts. Replies are cached: a rerun is free and an interrupted
-    run resumes. A failing sample is reported and skipped; the exit code is then 1."""
+    """Answers → OV labels (step A), OV labels → sentiment (step B), or clue + subtitle merge.
+
+    Uses the paper's prompts. Replies are cached: a rerun is free and an interrupted run resumes.
+    A failing sample is reported and skipped; the exit code is then 1.
+
+    Example: ovmer extract --task ovlabels --backend lexicon --in ckpt.npz --out ckpt-openset.npz
+    """
     extractor = build_extractor(
         backend,
         decoding=decoding,
