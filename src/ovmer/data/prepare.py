@@ -277,12 +277,14 @@ def _init_worker(config: PrepareConfig) -> None:
     global _WORKER  # per-process state in a worker process, set once by the pool initializer
     import signal
 
-    import cv2
+    from ovmer.media.threads import single_thread_mode
 
     # Ctrl-C goes to the whole process group: let the parent stop the pool and keep what is done.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    cv2.setNumThreads(1)
+    # One busy thread per worker, so N workers scale on N cores: BLAS/OpenMP, OpenCV (here) and
+    # FFmpeg (threads=1 below) would otherwise each start a thread per core (see ovmer.media.threads).
+    single_thread_mode()
     _WORKER = _Worker(config, threads=1)
 
 
@@ -399,10 +401,13 @@ def prepare_dataset(
     _write_jsonl(out / "errors.jsonl", [])
     try:
         if workers == 1:
+            from ovmer.media.threads import blas_single_thread
+
             worker = _Worker(config, threads=0)
             try:
-                for sample in todo:
-                    record(*_run(worker, sample, out))
+                with blas_single_thread():  # spinning BLAS helpers cost ~80 ms CPU per clip, for nothing
+                    for sample in todo:
+                        record(*_run(worker, sample, out))
             finally:
                 if worker._detector is not None:
                     worker._detector.close()

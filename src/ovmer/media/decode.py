@@ -263,6 +263,19 @@ def resize_frames(frames: np.ndarray, size: int = 224) -> np.ndarray:
     return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) for f in frames])
 
 
+def _planar_float(frame: Any) -> np.ndarray:
+    """``[channels, samples]`` float32 of an ``fltp`` audio frame (``to_ndarray`` without its per-plane
+    ``vstack`` overhead: one frame holds ~1024 samples, a clip has ~150 frames)."""
+    samples = frame.samples
+    planes = frame.planes
+    if len(planes) == 1:
+        return np.frombuffer(planes[0], dtype=np.float32, count=samples)[None, :]
+    out = np.empty((len(planes), samples), dtype=np.float32)
+    for channel, plane in enumerate(planes):
+        out[channel] = np.frombuffer(plane, dtype=np.float32, count=samples)
+    return out
+
+
 @dataclass
 class DecodedClip:
     """Result of :func:`read_clip`: sampled frames and (optionally) the whole audio track."""
@@ -316,7 +329,7 @@ def read_clip(
                         continue  # a damaged audio packet must not cut the video short
                     for frame in audio_frames:
                         if frame.format.name == "fltp":  # AAC's native output: no conversion needed
-                            chunks.append(frame.to_ndarray())
+                            chunks.append(_planar_float(frame))
                         else:
                             converted_any = True
                             chunks.extend(c.to_ndarray() for c in converter.resample(frame))
