@@ -275,8 +275,15 @@ def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
         str(cache),
     ]
     # A new session so that SIGINT reaches the whole process group, as Ctrl-C in a terminal does.
+    # SIGINT is reset to its default in the child: a runner started in the background (`cmd &` in a
+    # non-interactive shell, as some CI systems do) hands down an *ignored* SIGINT, and Python then
+    # installs no KeyboardInterrupt handler, which would make this test depend on how it was launched.
     process = subprocess.Popen(
-        [*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        [*command, "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and len(list((cache / "meta").glob("*.json"))) < 1:
