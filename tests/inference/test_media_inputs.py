@@ -97,18 +97,3 @@ def test_frames_match_decord_within_tolerance(reference: Path) -> None:
     expected = reader.get_batch(sample_frame_indices(len(reader))).asnumpy()
     diff = np.abs(load_video_inputs(video).visual.astype(int) - expected.astype(int))
     assert diff.mean() < 0.5 and np.percentile(diff, 99) <= 4 and diff.max() <= 16
-
-
-def test_per_modality_helpers_of_the_training_loader_agree(tmp_path: Path) -> None:
-    """``ovmer.train.data.load_media`` reads modalities one by one; it must see what inference sees."""
-    from ovmer.inference.media_inputs import audio_clips, read_audio, read_face_crops, read_video_frames
-
-    clip = write_clip(tmp_path / "c.mp4", [(10 * i, 50, 90) for i in range(12)], audio_seconds=2.5)
-    np.save(tmp_path / "f.npy", np.random.default_rng(0).integers(0, 255, (5, 90, 80, 3), dtype=np.uint8))
-    frames = load_video_inputs(clip)
-    np.testing.assert_array_equal(read_video_frames(clip), frames.visual)
-    np.testing.assert_array_equal(audio_clips(read_audio(clip)), frames.audio)
-    faces = load_video_inputs(clip, visual_kind="face", faces=tmp_path / "f.npy")
-    np.testing.assert_array_equal(read_face_crops(tmp_path / "f.npy"), faces.visual)
-    with pytest.raises(MediaError, match=r"nope\.npy"):
-        read_face_crops(tmp_path / "nope.npy")

@@ -197,29 +197,3 @@ def _official_faces(
         face_source="openface",
         audio_source=os.fspath(source),
     )
-
-
-# --- Per-modality helpers for ``ovmer.train.data.load_media`` -------------------------------------
-# The training loader (owned by the training package) reads frames, faces and audio separately; these
-# keep its calls working on ovmer.media until it calls :func:`load_video_inputs` instead. Each is a
-# few lines over ovmer.media: no second decoder.
-
-
-def read_video_frames(path: str | os.PathLike[str]) -> np.ndarray:
-    """The frame model's 8 RGB frames ``(8, 224, 224, 3)`` uint8 (spec §4.1, :func:`ovmer.media.read_clip`)."""
-    return read_clip(path, DEFAULT_NUM_FRAMES, with_audio=False).model_frames
-
-
-def read_face_crops(path: str | os.PathLike[str]) -> np.ndarray:
-    """The face model's 8 BGR faces ``(8, 224, 224, 3)`` uint8 from an OpenFace ``.npy`` (spec §4.2)."""
-    return faces_for_model(_read_face_array(Path(path)), DEFAULT_NUM_FRAMES, source=os.fspath(path))
-
-
-def read_audio(path: str | os.PathLike[str]) -> np.ndarray:
-    """Audio ``(1, samples)`` float32 at 16 kHz, mono by the model's channel rule (:func:`ovmer.media.load_audio`)."""
-    return load_audio(path)[None]
-
-
-def audio_clips(waveform: np.ndarray) -> np.ndarray:
-    """Eight 2-s clips ``(8, 32000)`` from channel 0 of a ``(channels, samples)`` 16-kHz waveform (§4.3)."""
-    return media_audio.audio_clips(np.asarray(waveform, dtype=np.float32)[0])

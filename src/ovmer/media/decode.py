@@ -168,11 +168,7 @@ def decode_frames_at(
     out: list[tuple[np.ndarray, np.ndarray]] = []
     position = 0
     with _open(path) as container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: no video stream (audio-only or not a video)")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = threads
+        stream = _video_stream(container, path, threads)
         target = iter(wanted)
         next_index = next(target)
         try:
@@ -199,11 +195,7 @@ def count_decodable_frames(path: str | os.PathLike[str], *, threads: int = 0) ->
     path = Path(path)
     count = 0
     with _open(path) as container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: no video stream (audio-only or not a video)")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        stream.codec_context.thread_count = threads
+        stream = _video_stream(container, path, threads)
         try:
             for _ in container.decode(stream):
                 count += 1
@@ -433,3 +425,13 @@ def read_frames_at_rate(
             else last + 1 / rate
         )
     return TimedFrames(frames, times, duration, has_audio)
+
+
+def _video_stream(container: Any, path: Path, threads: int) -> Any:
+    """The first video stream, set up for decoding with ``threads`` FFmpeg threads (0 = automatic)."""
+    if not container.streams.video:
+        raise MediaError(f"{path}: no video stream (audio-only or not a video)")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    stream.codec_context.thread_count = threads
+    return stream

@@ -339,21 +339,22 @@ class TrainDataset(torch.utils.data.Dataset):
 
 
 def load_media(sample: TrainSample, visual_input: str) -> tuple[np.ndarray, np.ndarray]:
-    """(8, 224, 224, 3) uint8 faces (BGR) or frames (RGB), and (8, 32000) float32 audio clips (§4)."""
-    from ovmer.inference.media_inputs import audio_clips, read_audio, read_face_crops, read_video_frames
+    """(8, 224, 224, 3) uint8 faces (BGR) or frames (RGB), and (8, 32000) float32 audio clips (§4).
 
-    if visual_input == "face":
-        if sample.faces is None:
-            raise MediaError(f"sample {sample.name} has no face array (column 'faces')")
-        visual = read_face_crops(sample.faces)
-    else:
-        if sample.video is None:
-            raise MediaError(f"sample {sample.name} has no video (column 'video')")
-        visual = read_video_frames(sample.video)
-    source = sample.audio if sample.audio is not None and sample.audio.is_file() else sample.video
-    if source is None:
+    Goes through the same entry point as inference, so training sees exactly what the model sees
+    at test time.
+    """
+    from ovmer.inference.media_inputs import existing_audio, load_video_inputs
+
+    if visual_input == "face" and sample.faces is None:
+        raise MediaError(f"sample {sample.name} has no face array (column 'faces')")
+    if visual_input != "face" and sample.video is None:
+        raise MediaError(f"sample {sample.name} has no video (column 'video')")
+    audio = existing_audio(sample.audio)
+    if audio is None and sample.video is None:
         raise MediaError(f"sample {sample.name} has no audio (column 'audio') and no video to take it from")
-    return visual, audio_clips(read_audio(source))
+    inputs = load_video_inputs(sample.video, visual_kind=visual_input, audio=audio, faces=sample.faces)
+    return inputs.visual, inputs.audio
 
 
 class TrainCollator:
