@@ -101,9 +101,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = Path(tempfile.mkdtemp(prefix="ovmer-bench-train-"))
     overrides = list(args.overrides)
-    if not any(o.startswith(("data.root=", "data.manifest=")) for o in overrides):
+    if not any(o.startswith(("data.root=", "data.dataset=")) for o in overrides):
         manifest = write_synthetic_dataset(work / "data", args.samples, seed=0)
-        overrides += ["data.format=manifest", f"data.manifest={manifest}", "data.num_workers=0"]
+        overrides += [f"data.dataset=csv:{manifest}", "data.num_workers=0"]
     if args.device == "cpu":
         overrides += ["run.cpu=true", "run.mixed_precision=no"]
     clean = [*overrides, "model.encoders_train_mode=false", "model.audio_normalization=per_sample"]

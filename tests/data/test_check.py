@@ -177,3 +177,17 @@ def test_require_faces_makes_missing_faces_errors(tmp_path: Path, media: dict[st
     assert missing[0].path is not None and missing[0].path.endswith(
         f"openface_face/{tree.test_names[0]}/{tree.test_names[0]}.npy"
     )
+
+
+def test_face_and_wav_manifest_without_video(tmp_path: Path, media: dict[str, Path]) -> None:
+    """A face array + wav is a complete face-model sample; without either it is an error."""
+    shutil.copy(media["wav"], tmp_path / "a.wav")
+    np.save(tmp_path / "a.npy", np.zeros((4, 32, 32, 3), np.uint8))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "name,face,audio\nok,a.npy,a.wav\nnoface,gone.npy,a.wav\nnoaudio,a.npy,\n", encoding="utf-8"
+    )
+    report = check_dataset(tmp_path, f"csv:{manifest}")
+    by_sample = {(p.sample, p.kind) for p in report.errors}
+    assert by_sample == {("noface", "face_missing"), ("noaudio", "no_audio")}
+    assert not [p for p in report.problems if p.sample == "ok"]

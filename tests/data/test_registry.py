@@ -127,7 +127,7 @@ def test_csv_manifest(tmp_path: Path, media: dict[str, Path]) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("name,path\na,x.mp4\n", r"missing column\(s\) \['video'\]"),
+        ("name,path\na,x.mp4\n", r"needs name and video \(or, for the face model, face\)"),
         ("name,video\na,x.mp4\na,y.mp4\n", "duplicate sample name"),
         ("name,video\n", "no rows"),
         ("name,video\n,x.mp4\n", "empty 'name'"),

@@ -37,7 +37,7 @@ def tiny_config(manifest: Path, out: Path, *overrides: str) -> TrainConfig:
     return load_train_config(
         "tiny-face",
         [
-            f"data.manifest={manifest}",
+            f"data.dataset=csv:{manifest}",
             f"run.output_dir={out}",
             "run.progress=false",
             "run.resume=never",

@@ -15,7 +15,7 @@ runner = CliRunner()
 
 def test_extract_train_export(manifest: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    data = [f"data.manifest={manifest}"]
+    data = [f"data.dataset=csv:{manifest}"]
     done = runner.invoke(app, ["features", "extract", "tiny-face", *data, "--out", str(cache)])
     assert done.exit_code == 0, done.output
     assert len(list((cache / "features").glob("*.safetensors"))) == 6

@@ -64,6 +64,9 @@ def test_feature_cache_needs_clean_mode() -> None:
 def test_missing_data_location_is_explained(tmp_path: Path) -> None:
     with pytest.raises(TrainConfigError, match=r"data\.root"):
         load_train_config("mercaptionplus-face")
+    with pytest.raises(TrainConfigError, match=r"data\.dataset: unknown dataset 'mercaptionplu'.*csv:PATH"):
+        load_train_config("mercaptionplus-face", ["data.dataset=mercaptionplu", "data.root=/d"])
+    assert load_train_config("tiny-face", ["data.dataset=csv:/m.csv"]).data.root is None  # manifest: no root
     bad = tmp_path / "bad.yaml"
     bad.write_text("run:\n  epochz: 3\n")
     with pytest.raises(TrainConfigError, match=r"bad\.yaml.*epochz"):

@@ -16,9 +16,9 @@ from ovmer.train.data import (
     TrainSample,
     encode_pair,
     filter_by_length,
-    read_manifest,
-    read_mer2025,
+    read_train_samples,
 )
+from ovmer.train.synthetic import write_synthetic_dataset
 
 
 @pytest.fixture(scope="module")
@@ -91,20 +91,20 @@ def test_two_processes_see_what_one_process_with_accumulation_sees() -> None:
     assert not {i for b in rank0 for i, _ in b[:1]} & {i for b in rank1[:1] for i, _ in b}
 
 
-def test_mer2025_reader(tmp_path: Path) -> None:
-    (tmp_path / "track2_train_ovmerd.csv").write_text(
-        'name,openset\nv1,"[happy, excited]"\nv2,[]\nv3,[sad]\n'
-    )
-    (tmp_path / "track3_train_ovmerd.csv").write_text("name,reason\nv1,Smiles.\nv2,Calm voice.\n")
-    (tmp_path / "subtitle_chieng.csv").write_text("name,chinese,english\nv1,你好,Hello\nv2,好,\n")
-    samples = read_mer2025(
-        tmp_path, "track2_train_ovmerd.csv", "track3_train_ovmerd.csv", "subtitle_chieng.csv"
-    )
+def test_mer2025_release_through_the_registry(tmp_path: Path) -> None:
+    """OV-MERD in its official layout (ROOT/mer2025-dataset/…), read by the registry (spec §10.1)."""
+    folder = tmp_path / "mer2025-dataset"
+    folder.mkdir()
+    (folder / "track2_train_ovmerd.csv").write_text('name,openset\nv1,"[happy, excited]"\nv2,[]\nv3,[sad]\n')
+    (folder / "track3_train_ovmerd.csv").write_text("name,reason\nv1,Smiles.\nv2,Calm voice.\n")
+    (folder / "subtitle_chieng.csv").write_text("name,chinese,english\nv1,你好,Hello\nv2,好,\nv3,不,No\n")
+    samples = read_train_samples(tmp_path, "ovmerd")
     assert [s.name for s in samples] == ["v1", "v2", "v3"]
     assert samples[0].ovlabels == ["happy", "excited"] and samples[0].subtitle == "Hello"
     assert samples[1].answer("ovlabels").endswith("neutral.") and samples[1].subtitle == ""
     assert samples[2].description is None
-    assert samples[0].faces == tmp_path / "openface_face" / "v1" / "v1.npy"
+    assert samples[0].faces == folder / "openface_face" / "v1" / "v1.npy"
+    assert samples[0].audio == folder / "audio" / "v1.wav" and samples[0].video == folder / "video" / "v1.mp4"
     tok = tiny_tokenizer()
     kept, dropped = filter_by_length(
         samples, AffectGPTProcessor(tok, tiny_config("face", tok)), ["description", "ovlabels"], 1024
@@ -117,8 +117,33 @@ def test_mer2025_reader(tmp_path: Path) -> None:
     assert not kept and "longer than 50" in dropped[0]["reason"]
 
 
+def test_discrete_and_valence_labels(tmp_path: Path) -> None:
+    """A discrete emotion becomes a one-word OV target; a valence gives none (description only)."""
+    from ovmer.data.registry import Sample
+    from ovmer.train.data import train_sample
+
+    common = dict(video=None, audio=None, face=None, subtitle=None, split="test")
+    discrete = train_sample(Sample(name="a", label="worried", **common))  # type: ignore[arg-type]
+    valence = train_sample(Sample(name="b", label=-1.4, description="Sighs.", **common))  # type: ignore[arg-type]
+    assert discrete.ovlabels == ["worried"] and not discrete.has("description") and discrete.subtitle == ""
+    assert valence.ovlabels is None and valence.has("description") and not valence.has("ovlabels")
+
+
+def test_both_synthetic_layouts_give_the_same_samples(tmp_path: Path) -> None:
+    manifest = write_synthetic_dataset(tmp_path / "m", num_samples=5, seed=3)
+    release = write_synthetic_dataset(tmp_path / "r", num_samples=5, seed=3, layout="mer2025")
+    from_manifest = read_train_samples(None, f"csv:{manifest}")
+    from_release = read_train_samples(release, "mercaptionplus")
+    texts = [(s.name, s.subtitle, s.answer("ovlabels"), s.description) for s in from_manifest]
+    assert texts == [(s.name, s.subtitle, s.answer("ovlabels"), s.description) for s in from_release]
+    assert texts[4][2].endswith("is neutral.")  # an empty OV list (§10.1), in either layout
+    for a, b in zip(from_manifest, from_release, strict=True):
+        assert a.faces is not None and b.faces is not None and a.faces.read_bytes() == b.faces.read_bytes()
+        assert b.faces == release / "openface_face" / b.name / f"{b.name}.npy"
+
+
 def test_a_bad_sample_is_reported_not_replaced(manifest: Path, processor: AffectGPTProcessor) -> None:
-    samples = read_manifest(manifest)
+    samples = read_train_samples(None, f"csv:{manifest}")
     samples[1].faces = manifest.parent / "faces" / "missing.npy"
     dataset = TrainDataset(samples, processor)
     batch = TrainCollator(processor)([dataset[(0, "ovlabels")], dataset[(1, "description")]])

@@ -23,7 +23,7 @@ def test_two_processes_match_one_process_with_accumulation(
     # Dropout off: the two layouts draw random numbers on different processes. Everything else
     # (data order, tasks, gradients averaged over two micro-batches) must be the same.
     overrides = [
-        f"data.manifest={manifest}",
+        f"data.dataset=csv:{manifest}",
         f"data.feature_cache={feature_cache}",
         "run.max_steps=3",
         "run.progress=false",

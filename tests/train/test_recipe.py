@@ -41,6 +41,21 @@ def test_first_step_loss_for_a_fixed_seed(manifest: Path, feature_cache: Path, t
     assert result.losses[0] == pytest.approx(FIRST_STEP_LOSS, abs=1e-4)
 
 
+def test_official_mer2025_layout_trains_like_the_manifest(manifest: Path, tmp_path: Path) -> None:
+    """``data.dataset=mercaptionplus`` reads the release layout through the registry: same first loss."""
+    from ovmer.train.synthetic import write_synthetic_dataset
+
+    release = write_synthetic_dataset(tmp_path / "MER2025" / "mer2025-dataset", 6, seed=0, layout="mer2025")
+    cfg = tiny_config(
+        manifest,
+        tmp_path / "run",
+        "run.max_steps=1",
+        "data.dataset=mercaptionplus",
+        f"data.root={release.parent}",
+    )
+    assert train(cfg).losses[0] == pytest.approx(FIRST_STEP_LOSS, abs=1e-4)
+
+
 def test_cache_gives_the_same_loss_as_running_the_encoders(
     manifest: Path, feature_cache: Path, tmp_path: Path
 ) -> None:

@@ -189,7 +189,13 @@ def check_samples(
     problems: list[Problem] = []
     for sample in samples:
         found: list[Problem] = []
-        video_problem, video_has_audio = _check_video(sample.video, deep)
+        if sample.video is None and sample.face is not None:
+            # A face-array + wav sample (manifest without video): complete for the face model.
+            video_problem, video_has_audio = None, False
+            if sample.audio is None:
+                found.append(Problem(ERROR, "no_audio", "no video and no audio column", path=_s(sample.face)))
+        else:
+            video_problem, video_has_audio = _check_video(sample.video, deep)
         if video_problem is not None:
             found.append(video_problem)
         if sample.audio is not None:
@@ -210,7 +216,7 @@ def check_samples(
                 found.append(
                     Problem(WARNING, "audio_missing", f"wav not found; {fallback}", path=_s(sample.audio))
                 )
-        elif video_problem is None and deep and not video_has_audio:
+        elif sample.video is not None and video_problem is None and deep and not video_has_audio:
             found.append(Problem(ERROR, "no_audio", "the video has no audio track", path=_s(sample.video)))
         if sample.face is not None:
             if sample.face.is_file():
@@ -220,9 +226,11 @@ def check_samples(
             else:
                 found.append(
                     Problem(
-                        ERROR if require_faces else WARNING,
+                        ERROR if require_faces or sample.video is None else WARNING,
                         "face_missing",
-                        "official face array not found; prepare will detect faces",
+                        "official face array not found; prepare will detect faces"
+                        if sample.video is not None
+                        else "face array not found and no video to detect faces in",
                         path=_s(sample.face),
                     )
                 )

@@ -7,8 +7,9 @@ reader, so loading and scoring agree), subtitles from the column the benchmark's
 :mod:`ovmer.data.check` reports what is missing.
 
 A user dataset is ``csv:PATH`` with columns ``name, video`` and optional ``audio, subtitle, labels,
-face`` (``face``: an OpenFace ``.npy`` for the face model); relative paths in it are resolved against
-the CSV file's folder.
+face, description`` (``face``: an OpenFace ``.npy`` for the face model, which may stand in for
+``video`` together with ``audio``; ``description``: a training target); relative paths in it are
+resolved against the CSV file's folder.
 """
 
 from __future__ import annotations
@@ -250,7 +251,8 @@ def _cell(row: pd.Series, column: str) -> str | None:
 
 
 def manifest_samples(csv_path: str | os.PathLike[str]) -> list[Sample]:
-    """Samples of a user CSV manifest (``name, video`` + optional ``audio, subtitle, labels, face``).
+    """Samples of a user CSV manifest (``name, video`` + optional ``audio, subtitle, labels, face,
+    description``; ``face`` without ``video`` is enough for the face model when ``audio`` is given).
 
     ``face`` names an official-layout OpenFace array ``[N, h, w, 3]`` BGR; without it the face model
     and ``prepare`` detect faces in the video.
@@ -283,11 +285,10 @@ def manifest_samples(csv_path: str | os.PathLike[str]) -> list[Sample]:
                 'quote cells that contain commas ("a, b")'
             )
     frame = pd.DataFrame(rows[1:], columns=header, dtype=str)
-    missing = [c for c in ("name", "video") if c not in frame.columns]
-    if missing:
+    if "name" not in frame.columns or not {"video", "face"} & set(frame.columns):
         raise InputFormatError(
-            f"{path}: missing column(s) {missing} (found {list(frame.columns)}); a manifest needs "
-            "name,video and may add audio,subtitle,labels"
+            f"{path}: found columns {list(frame.columns)}; a manifest needs name and video (or, for the "
+            "face model, face) and may add audio,subtitle,labels,description"
         )
     if frame.empty:
         raise InputFormatError(f"{path}: the manifest has no rows")
@@ -317,6 +318,7 @@ def manifest_samples(csv_path: str | os.PathLike[str]) -> list[Sample]:
                 subtitle=_cell(row, "subtitle") if "subtitle" in frame.columns else None,
                 label=labels,
                 split="all",
+                description=_cell(row, "description"),
             )
         )
     return samples

@@ -49,15 +49,14 @@ class ModelSection:
 class DataSection:
     """Where the training samples come from (spec §10.1) and how they are loaded."""
 
-    #: ``mer2025``: track2/track3 CSVs + subtitles under ``root``; ``manifest``: one CSV listing
-    #: everything (see :mod:`ovmer.train.data`).
-    format: Literal["mer2025", "manifest"] = "mer2025"
+    #: A dataset of the registry (``ovmer data list``: ``mercaptionplus``, ``ovmerd``, or any labelled
+    #: benchmark) read from its official layout under ``root``, or ``csv:PATH`` for a manifest with
+    #: ``name`` and any of ``video, face, audio, subtitle, labels, description`` (spec §10.1).
+    dataset: str = "mercaptionplus"
+    #: The folder that holds the dataset (for MER-Caption+ / OV-MERD: the MER2025 release folder).
     root: str | None = None
-    ovlabel_csv: str = "track2_train_mercaptionplus.csv"
-    description_csv: str = "track3_train_mercaptionplus.csv"
-    subtitle_csv: str | None = "subtitle_chieng.csv"
-    subtitle_column: str = "english"
-    manifest: str | None = None
+    #: Registry split; open-vocabulary sets (MER-Caption+, OV-MERD) are read whole as ``test``.
+    split: str = "test"
     #: Hybrid output task ("outputhybird", §10.2): one task drawn uniformly per draw.
     tasks: list[str] = field(default_factory=lambda: ["description", "ovlabels"])
     #: Prompt + target token limit (§10.3); longer samples are filtered up front and reported.
@@ -157,10 +156,25 @@ class TrainConfig:
                     "data.feature_cache cannot reproduce batch-joint audio normalisation (it depends on "
                     "which samples share a batch); add model.audio_normalization=per_sample"
                 )
-        if self.data.format == "manifest" and not self.data.manifest:
-            raise TrainConfigError("data.format=manifest needs data.manifest=PATH.csv")
-        if self.data.format == "mer2025" and not self.data.root:
-            raise TrainConfigError("data.format=mer2025 needs data.root=FOLDER (the MER2025 release folder)")
+        self._validate_dataset()
+
+    def _validate_dataset(self) -> None:
+        from ovmer.data.registry import is_manifest
+        from ovmer.errors import DatasetError
+
+        if is_manifest(self.data.dataset):
+            return
+        from ovmer.data.benchmarks import get_benchmark
+
+        try:
+            get_benchmark(self.data.dataset)
+        except DatasetError as exc:
+            raise TrainConfigError(f"data.dataset: {exc} (or csv:PATH for a manifest)") from None
+        if not self.data.root:
+            raise TrainConfigError(
+                f"data.dataset={self.data.dataset} needs data.root=FOLDER (the folder that holds it, e.g. "
+                "the MER2025 release folder)"
+            )
 
 
 # ---------------------------------------------------------------------- loading and overrides

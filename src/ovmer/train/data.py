@@ -1,9 +1,8 @@
-"""Training samples: CSV readers, media paths, the hybrid-task sampler and answer-only loss masking.
+"""Training samples from the dataset registry, the hybrid-task sampler and answer-only loss masking.
 
-A small, self-contained reader for the MER2025 training CSVs (spec affectgpt-model §10.1) and for any
-CSV manifest; the dataset registry can later produce the same :class:`TrainSample` list.
-
-MER2025 layout under ``data.root`` (``datasets.md`` §2)::
+Samples come from :mod:`ovmer.data.registry`, the same reader ``prepare``, ``infer`` and ``bench`` use:
+a registered dataset in its official layout (MER-Caption+ and OV-MERD from the MER2025 release,
+spec affectgpt-model §10.1 and ``datasets.md`` §2) or a ``csv:PATH`` manifest. For MER2025::
 
     track2_train_mercaptionplus.csv   name, openset          (OV labels, parsed with string_to_list)
     track3_train_mercaptionplus.csv   name, reason           (descriptions)
@@ -12,14 +11,12 @@ MER2025 layout under ``data.root`` (``datasets.md`` §2)::
     video/<name>.mp4                  raw videos (frame model)
     audio/<name>.wav                  pre-extracted audio
 
-Manifest CSV: ``name`` plus any of ``subtitle, openset, reason, video, faces, audio`` (paths relative to
-the manifest's folder). A missing ``openset`` or ``reason`` limits that sample to the other task.
+A sample without OV labels or without a description is limited to the other task.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ovmer.data.registry import Sample
 from ovmer.errors import DatasetError, MediaError
 from ovmer.models.processing_affectgpt import BOS_TOKEN, EOS_TOKEN, AffectGPTProcessor
 
@@ -64,98 +62,31 @@ class TrainSample:
 
 
 # ---------------------------------------------------------------------- readers
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
+def train_sample(sample: Sample) -> TrainSample:
+    """A registry sample as a training sample.
+
+    A text label is the OV list joined by ``", "`` (an empty OV-MERD/MER-Caption+ list already reads
+    ``neutral``, §10.1) or a discrete emotion, which becomes a one-word OV list; a numeric (valence)
+    label gives no OV-label target.
+    """
+    labels = sample.label
+    ovlabels = [w.strip() for w in labels.split(",") if w.strip()] if isinstance(labels, str) else None
+    return TrainSample(
+        name=sample.name,
+        subtitle=sample.subtitle or "",
+        ovlabels=ovlabels,
+        description=sample.description,
+        faces=sample.face,
+        video=sample.video,
+        audio=sample.audio,
+    )
 
 
-def _read_csv(path: Path, required: Sequence[str]) -> Any:
-    import pandas as pd
+def read_train_samples(root: str | Path | None, dataset: str, split: str = "test") -> list[TrainSample]:
+    """Training samples of a registered dataset under ``root`` or of a ``csv:PATH`` manifest."""
+    from ovmer.data.registry import load_samples
 
-    if not path.is_file():
-        raise DatasetError(f"training CSV not found: {path}")
-    try:
-        frame = pd.read_csv(path, keep_default_na=True)
-    except Exception as exc:
-        raise DatasetError(f"cannot read {path}: {exc}") from exc
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise DatasetError(f"{path} lacks the column(s) {missing}; found {list(frame.columns)}")
-    frame["name"] = frame["name"].astype(str)
-    return frame
-
-
-def _labels(value: Any) -> list[str] | None:
-    from ovmer.labels.parse import string_to_list
-
-    text = _text(value)
-    if text is None:
-        return None
-    return list(string_to_list(text))
-
-
-def read_mer2025(
-    root: str | Path,
-    ovlabel_csv: str,
-    description_csv: str,
-    subtitle_csv: str | None,
-    subtitle_column: str = "english",
-) -> list[TrainSample]:
-    """MER-Caption+ / OV-MERD training samples (indexed by the OV-label CSV, spec §10.1)."""
-    root = Path(root)
-    ov = _read_csv(root / ovlabel_csv, ["name", "openset"])
-    desc = _read_csv(root / description_csv, ["name", "reason"])
-    reasons = {n: _text(r) for n, r in zip(desc["name"], desc["reason"], strict=True)}
-    subtitles: dict[str, str | None] = {}
-    if subtitle_csv:
-        subs = _read_csv(root / subtitle_csv, ["name", subtitle_column])
-        subtitles = {n: _text(s) for n, s in zip(subs["name"], subs[subtitle_column], strict=True)}
-    samples = []
-    for name, openset in zip(ov["name"], ov["openset"], strict=True):
-        face_nested = root / "openface_face" / name / f"{name}.npy"
-        face_flat = root / "openface_face" / f"{name}.npy"
-        samples.append(
-            TrainSample(
-                name=name,
-                subtitle=subtitles.get(name) or "",
-                ovlabels=_labels(openset),
-                description=reasons.get(name),
-                faces=face_nested if face_nested.is_file() or not face_flat.is_file() else face_flat,
-                video=root / "video" / f"{name}.mp4",
-                audio=root / "audio" / f"{name}.wav",
-            )
-        )
-    return samples
-
-
-def read_manifest(path: str | Path) -> list[TrainSample]:
-    """Samples from one CSV (see module docstring); relative media paths are taken from its folder."""
-    path = Path(path)
-    frame = _read_csv(path, ["name"])
-    base = path.parent
-
-    def media(row: Any, column: str) -> Path | None:
-        value = _text(row.get(column)) if column in frame.columns else None
-        if value is None:
-            return None
-        p = Path(value)
-        return p if p.is_absolute() else base / p
-
-    samples = []
-    for _, row in frame.iterrows():
-        samples.append(
-            TrainSample(
-                name=str(row["name"]),
-                subtitle=_text(row.get("subtitle")) or "",
-                ovlabels=_labels(row.get("openset")) if "openset" in frame.columns else None,
-                description=_text(row.get("reason")) if "reason" in frame.columns else None,
-                faces=media(row, "faces"),
-                video=media(row, "video"),
-                audio=media(row, "audio"),
-            )
-        )
-    return samples
+    return [train_sample(s) for s in load_samples(root, dataset, split)]
 
 
 # ---------------------------------------------------------------------- sequences (spec §10.3)

@@ -249,14 +249,10 @@ def resolve_resume(cfg: TrainConfig, run_dir: Path) -> Path | None:
 
 # ---------------------------------------------------------------------- data
 def build_samples(cfg: TrainConfig) -> list[Any]:
-    from ovmer.train.data import read_manifest, read_mer2025
+    """The config's training samples, read through the dataset registry (``data.dataset``)."""
+    from ovmer.train.data import read_train_samples
 
-    d = cfg.data
-    if d.format == "manifest":
-        assert d.manifest is not None
-        return read_manifest(d.manifest)
-    assert d.root is not None
-    return read_mer2025(d.root, d.ovlabel_csv, d.description_csv, d.subtitle_csv, d.subtitle_column)
+    return read_train_samples(cfg.data.root, cfg.data.dataset, cfg.data.split)
 
 
 # ---------------------------------------------------------------------- logging
