@@ -134,6 +134,37 @@ def test_checkpoint_loads_for_inference_and_exports_to_the_official_layout(
     assert all(torch.equal(official_state_dict(again.model)[k], saved[k]) for k in saved)
 
 
+def test_epoch_zero_and_epoch_ends_are_written_in_the_official_layout(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    """Spec §10.8: one checkpoint before training (epoch 0, loss 0.000), then one per epoch."""
+    run = tmp_path / "run"
+    cfg = tiny_config(
+        manifest,
+        run,
+        "run.max_steps=2",
+        "run.iters_per_epoch=1",
+        "run.write_official_pth=true",
+        f"data.feature_cache={feature_cache}",
+    )
+    result = train(cfg)
+    names = sorted(p.name for p in (run / "official").iterdir())
+    assert names[0] == "checkpoint_000000_loss_0.000.pth" and len(names) == 3
+    assert re.fullmatch(r"checkpoint_000002_loss_\d+\.\d{3}\.pth", names[2])
+    assert names[2].endswith(f"{result.losses[1]:.3f}.pth")  # the epoch's mean loss
+    assert sorted(p.name for p in (run / "checkpoints").iterdir())[0] == "step_0000000"
+    initial = torch.load(run / "official" / names[0], map_location="cpu", weights_only=True)["model"]
+    trained = torch.load(run / "official" / names[2], map_location="cpu", weights_only=True)["model"]
+    lora_b = [k for k in initial if "lora_B" in k]
+    assert lora_b and all(not initial[k].any() for k in lora_b)  # untrained LoRA: B = 0
+    assert any(trained[k].any() for k in lora_b)
+    no_initial = train(
+        tiny_config(manifest, tmp_path / "b", "run.max_steps=1", "run.save_initial_checkpoint=false")
+    )
+    assert [p.name for p in (tmp_path / "b" / "checkpoints").iterdir()] == ["step_0000001"]
+    assert no_initial.losses
+
+
 def test_optimizer_groups_follow_upstream(manifest: Path, tmp_path: Path) -> None:
     from ovmer.train.recipe import build_model
 

@@ -102,6 +102,8 @@ class RunSection:
     save_every_steps: int | None = None  # in addition to every epoch end
     keep_last: int | None = None  # delete older step checkpoints (None keeps all)
     write_official_pth: bool = False  # also write checkpoint_%06d_loss_%.3f.pth at each epoch end
+    #: Upstream also checkpoints the untrained model before step 1 (epoch 0, loss ``0.000``, §10.8).
+    save_initial_checkpoint: bool = True
     log_every: int = 10
     #: accelerate trackers: ``tensorboard``, ``wandb``, ``mlflow`` … (their packages must be installed).
     log_with: list[str] = field(default_factory=list)

@@ -406,6 +406,14 @@ def _train(cfg: TrainConfig) -> TrainResult:
         model.audio.eval()
 
     result = TrainResult(run_dir, start_step, start_step, samples_per_step=cfg.run.batch_size * accum * world)
+    if start_step == 0 and cfg.run.save_initial_checkpoint:
+        # Epoch 0 (spec §10.8): the untrained LoRA + heads, e.g. to score the starting point.
+        result.checkpoint = save_checkpoint(
+            accelerator, model, processor, optimizer, scheduler, cfg, 0, built.local_backbones, epoch_loss,
+            prepared_model,
+        )  # fmt: skip
+        if main and cfg.run.write_official_pth:
+            export_official(result.checkpoint, run_dir / "official")
     progress = _progress(main and cfg.run.progress, start_step, total)
     window: list[torch.Tensor] = []
     window_samples = window_tokens = 0
