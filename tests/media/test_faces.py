@@ -10,6 +10,7 @@ import pytest
 from ovmer.errors import MediaError
 from ovmer.media import ClipInputs, FaceDetector, faces_for_model, load_clip_inputs
 from ovmer.media.decode import read_sampled_frames
+from ovmer.media.faces import stack_size
 
 pytest.importorskip("mediapipe", reason="face detection needs the [media] extra (MediaPipe)")
 
@@ -32,6 +33,38 @@ def test_real_clip_faces_found_and_bgr(real_clip: Path, detector: FaceDetector) 
         if box is not None:  # the face is where the speaker is (right half of the demo frame)
             assert 0.4 * frame.shape[1] < box.x + box.w / 2 < 0.9 * frame.shape[1]
     assert set(track.sources) <= {"short", "full", "neighbour"}
+
+
+@pytest.mark.parametrize(
+    ("height", "width", "expected"),
+    [(404, 720, 2), (720, 1280, 2), (480, 640, 1), (720, 404, 1), (200, 1000, 4)],
+)
+def test_stack_size_keeps_faces_nearly_as_large(height: int, width: int, expected: int) -> None:
+    assert stack_size(height, width) == expected
+
+
+def test_stacked_detection_matches_one_frame_at_a_time(real_clip: Path, detector: FaceDetector) -> None:
+    """Two 720×404 frames per call find the same faces, in the right frame, as one call per frame."""
+    frames, _, _ = read_sampled_frames(real_clip)
+    frames = frames.copy()
+    frames[3] = 0  # a frame without a face, stacked with one that has a face
+    stacked = detector.detect_many(frames)
+    single = [detector.detect(frame) for frame in frames]
+    assert [d is None for d, _ in stacked] == [d is None for d, _ in single]
+    assert stacked[3] == (None, "none") and stacked[2][0] is not None
+    for (a, _), (b, _) in zip(stacked, single, strict=True):
+        if a is None or b is None:
+            continue
+        assert abs(a.w - b.w) < 0.1 * b.w and abs(a.h - b.h) < 0.1 * b.h
+        assert abs((a.x + a.w / 2) - (b.x + b.w / 2)) < 0.1 * b.w
+        assert abs((a.y + a.h / 2) - (b.y + b.h / 2)) < 0.1 * b.h  # offset back into its own frame
+        assert a.right_eye is not None and b.right_eye is not None
+        assert np.hypot(a.right_eye[0] - b.right_eye[0], a.right_eye[1] - b.right_eye[1]) < 0.1 * b.w
+    plain = FaceDetector(stack_frames=False)
+    try:
+        assert plain.track(frames).num_found == detector.track(frames).num_found == 7
+    finally:
+        plain.close()
 
 
 def test_no_face_falls_back_to_centre_crop(grey_clip: Path, detector: FaceDetector) -> None:
