@@ -234,6 +234,21 @@ def test_gradient_checkpointing_does_not_change_training(
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-7)
 
 
+def test_bf16_autocast_runs_and_keeps_trainables_fp32(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    """The mixed-precision path (bf16 autocast on the CPU): close to fp32, not identical, fp32 weights."""
+    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
+    fp32 = train(tiny_config(manifest, tmp_path / "fp32", *common))
+    bf16 = train(tiny_config(manifest, tmp_path / "bf16", *common, "run.mixed_precision=bf16"))
+    assert bf16.losses == pytest.approx(fp32.losses, rel=1e-2)
+    assert bf16.losses != fp32.losses  # autocast really ran
+    weights = _weights(bf16.checkpoint)  # type: ignore[arg-type]
+    assert {w.dtype for w in weights.values()} == {torch.float32}
+    fp16 = train(tiny_config(manifest, tmp_path / "fp16", *common, "run.mixed_precision=fp16"))
+    assert fp16.losses == fp32.losses  # no fp16 autocast on a CPU: fp32, as logged
+
+
 def test_learning_rate_schedules() -> None:
     from ovmer.train.config import config_from_dict
     from ovmer.train.recipe import lr_factor

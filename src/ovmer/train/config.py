@@ -97,7 +97,7 @@ class RunSection:
     epochs: int = 60
     #: Stop after this many optimiser steps (default: epochs × iters_per_epoch).
     max_steps: int | None = None
-    #: ``fp16`` = upstream autocast + GradScaler; forced to ``no`` on CPU.
+    #: ``fp16`` = upstream autocast + GradScaler (GPU only: fp32 on a CPU); ``bf16`` also runs on CPUs.
     mixed_precision: Literal["no", "fp16", "bf16"] = "fp16"
     save_every_steps: int | None = None  # in addition to every epoch end
     keep_last: int | None = None  # delete older step checkpoints (None keeps all)

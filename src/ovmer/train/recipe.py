@@ -316,8 +316,12 @@ def _train(cfg: TrainConfig) -> TrainResult:
 
     cfg.validate()
     use_cpu = cfg.run.cpu or not torch.cuda.is_available()
-    mixed = "no" if use_cpu else cfg.run.mixed_precision
+    # CPUs have bf16 autocast but no fp16 one (accelerate would silently run fp32): say so.
+    mixed = "no" if use_cpu and cfg.run.mixed_precision == "fp16" else cfg.run.mixed_precision
+    if mixed != cfg.run.mixed_precision:
+        log.info("run.mixed_precision=fp16 needs a GPU; training in fp32 on the CPU (bf16 works there)")
     run_dir = Path(cfg.run.output_dir)
+    _forget_previous_run_settings()
     accelerator = Accelerator(
         cpu=use_cpu,
         mixed_precision=mixed,
@@ -499,6 +503,19 @@ def _train(cfg: TrainConfig) -> TrainResult:
         if cfg.run.log_with:
             accelerator.end_training()
     return result
+
+
+def _forget_previous_run_settings() -> None:
+    """Let a second ``train`` in the same process (a notebook, a sweep) use other settings.
+
+    accelerate keeps the first run's mixed precision and device in a process-wide singleton and
+    refuses different ones later; the process group itself (``PartialState``) is kept.
+    """
+    from accelerate.state import AcceleratorState
+
+    reset = getattr(AcceleratorState, "_reset_state", None)
+    if reset is not None:
+        reset(reset_partial_state=False)
 
 
 def _null() -> Any:
