@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fake_hub import FakeHub, point_clients_at
 
 REFERENCE = Path(
     os.environ.get("OVMER_REFERENCE_DIR", Path(__file__).resolve().parents[1] / ".." / "shared" / "reference")
@@ -63,3 +66,13 @@ def gt_root(reference: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     for folder in (reference / "labels").iterdir():
         (root / folder.name).symlink_to(folder, target_is_directory=True)
     return root
+
+
+@pytest.fixture
+def fake_hub(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHub]:
+    """A Hugging Face Hub on 127.0.0.1 that huggingface_hub and transformers download from (online,
+    empty HF cache, OVMER_OFFLINE/HF_HUB_OFFLINE unset). Put files in with ``fake_hub.add_commit``."""
+    hub = FakeHub().start()
+    point_clients_at(hub, monkeypatch, tmp_path_factory.mktemp("hf_home"))
+    yield hub
+    hub.stop()

@@ -20,5 +20,5 @@ def tiny_face_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _no_hub(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Model tests never reach the Hugging Face hub."""
+    """Model tests never reach the Hugging Face hub (the ``fake_hub`` fixture undoes this for a local one)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -114,11 +114,15 @@ def summary(
 def inspect(
     checkpoint: Annotated[str, typer.Argument(help="Local .pth or Hugging Face repo id (with --filename).")],
     filename: Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option("--revision", help="Branch, tag or commit sha of the HF repo (default: main)."),
+    ] = None,
 ) -> None:
     """List what an official checkpoint holds (entries, epoch, tensor counts, LoRA rank, heads)."""
     from ovmer.models.checkpoint import inspect_checkpoint, resolve_checkpoint
 
-    console.print_json(json.dumps(inspect_checkpoint(resolve_checkpoint(checkpoint, filename))))
+    console.print_json(json.dumps(inspect_checkpoint(resolve_checkpoint(checkpoint, filename, revision))))
 
 
 @checkpoint_app.command("convert")
@@ -130,12 +134,16 @@ def convert(
     ],
     out: Annotated[Path, typer.Option("--out", help="Output ovmer model folder.")],
     filename: Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")] = None,
+    revision: Annotated[
+        str | None,
+        typer.Option("--revision", help="Branch, tag or commit sha of the HF repo (default: main)."),
+    ] = None,
 ) -> None:
     """Strictly convert an official .pth into a safetensors + peft folder that loads without it."""
     from ovmer.models.checkpoint import resolve_checkpoint
     from ovmer.models.loading import convert_checkpoint
 
-    result = convert_checkpoint(resolve_checkpoint(checkpoint, filename), config, out)
+    result = convert_checkpoint(resolve_checkpoint(checkpoint, filename, revision), config, out)
     console.print(f"wrote {result['out']} ({result['tensors']} tensors, config {result['config']})")
 
 

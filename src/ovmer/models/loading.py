@@ -139,26 +139,31 @@ def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> 
     """The three public backbones at their pinned revisions (spec §3). Needs network or a warm cache."""
     from transformers import CLIPVisionModelWithProjection, HubertModel, Qwen2ForCausalLM
 
+    return {
+        "llm_base": _backbone_from_hub(
+            Qwen2ForCausalLM, config.llm_id, config.llm_revision, **_dtype_kwarg(llm_dtype)
+        ),
+        "vision": _backbone_from_hub(CLIPVisionModelWithProjection, config.vision_id, config.vision_revision),
+        "audio": _backbone_from_hub(HubertModel, config.audio_id, config.audio_revision),
+    }
+
+
+def _backbone_from_hub(cls: Any, repo_id: str, revision: str | None, **kwargs: Any) -> Any:
+    """``cls.from_pretrained`` at the pinned revision; a failure names the backbone and its revision."""
     offline = offline_mode()
+    revision = revision or "main"
     try:
-        llm = Qwen2ForCausalLM.from_pretrained(
-            config.llm_id,
-            revision=config.llm_revision or "main",
-            local_files_only=offline,
-            **_dtype_kwarg(llm_dtype),
-        )
-        vision = CLIPVisionModelWithProjection.from_pretrained(
-            config.vision_id, revision=config.vision_revision or "main", local_files_only=offline
-        )
-        audio = HubertModel.from_pretrained(
-            config.audio_id, revision=config.audio_revision or "main", local_files_only=offline
-        )
+        return cls.from_pretrained(repo_id, revision=revision, local_files_only=offline, **kwargs)
     except OSError as exc:
+        hint = (
+            "Offline (OVMER_OFFLINE/HF_HUB_OFFLINE): download it once with network access (it is then cached)"
+            if offline
+            else "Check the id and revision in the model config, and the network"
+        )
         raise ModelError(
-            f"cannot load the backbones {config.llm_id}, {config.vision_id}, {config.audio_id} from "
-            f"Hugging Face: {exc}. Download them once with network access (they are cached)."
+            f"cannot load the backbone {repo_id} at revision {revision} from Hugging Face: "
+            f"{str(exc).strip().rstrip('.')}. {hint}."
         ) from exc
-    return {"llm_base": llm, "vision": vision, "audio": audio}
 
 
 def _load_backbones_file(model: AffectGPTModel, path: Path) -> None:
