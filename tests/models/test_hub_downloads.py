@@ -282,3 +282,27 @@ def test_model_folder_by_repo_id_with_hub_backbones(
     monkeypatch.setenv("OVMER_OFFLINE", "1")
     offline = load_model("ovmer-test/affectgpt-tiny-frame", merge_lora=False)
     _assert_same(official_state_dict(offline.model), official_state_dict(model))
+
+
+def test_model_folder_by_repo_id_at_a_pinned_revision(
+    fake_hub: FakeHub, hub_backbones: HubBackbones, tmp_path: Path
+) -> None:
+    """``ORG/NAME@REVISION`` loads that commit even when ``main`` has moved on."""
+    hub_backbones.publish(fake_hub)
+    repo = "ovmer-test/affectgpt-tiny-frame"
+    models = {}
+    for sha, seed in ((PINNED, 7), (NEWER, 8)):
+        model, _ = make_tiny("frame", seed=seed)
+        folder = tmp_path / sha
+        convert_checkpoint(write_official_pth(model, tmp_path / f"{sha}.pth"), hub_backbones.config, folder)
+        fake_hub.add_folder(repo, folder, sha=sha)
+        models[sha] = official_state_dict(model)
+    pinned = load_model(f"{repo}@{PINNED}", merge_lora=False)
+    _assert_same(official_state_dict(pinned.model), models[PINNED])
+    assert fake_hub.revisions_requested(repo) == {PINNED}
+    latest = load_model(repo, merge_lora=False)
+    _assert_same(official_state_dict(latest.model), models[NEWER])
+    with pytest.raises(ModelError, match=rf"cannot fetch the model {repo} at revision {'f' * 40}"):
+        load_model(f"{repo}@{'f' * 40}")
+    with pytest.raises(ModelError, match=r"ORG/NAME\[@REVISION\]"):
+        load_model(f"{repo}@")

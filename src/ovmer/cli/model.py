@@ -43,7 +43,9 @@ class DType(str, Enum):
 ModelOption = Annotated[
     str,
     typer.Option(
-        "--model", "-m", help="ovmer model folder, official .pth (with --config), or Hugging Face id."
+        "--model",
+        "-m",
+        help="ovmer model folder, official .pth (with --config), or Hugging Face id (ORG/NAME[@REVISION]).",
     ),
 ]
 ConfigOption = Annotated[
@@ -154,7 +156,7 @@ def describe(
         typer.Option(
             "--model",
             "-m",
-            help="AffectGPT: ovmer model folder, official .pth (with --config), or Hugging Face id.",
+            help="AffectGPT: ovmer model folder, official .pth (with --config), or Hugging Face id (ORG/NAME[@REVISION]).",
         ),
     ] = None,
     subtitle: Annotated[str | None, typer.Option("--subtitle", help="What is said in the clip.")] = None,

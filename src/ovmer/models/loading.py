@@ -216,7 +216,7 @@ def load_model(
 
     ``name_or_path``: an ovmer model folder (``ovmer checkpoint convert`` output or ``save_pretrained``),
     an official ``.pth`` (then ``config`` names the variant, e.g. ``affectgpt-frame``), or a Hugging Face
-    repo id holding an ovmer model folder.
+    repo id holding an ovmer model folder, optionally pinned: ``ORG/NAME@REVISION``.
     """
     torch_dtype = DTYPES.get(dtype)
     if torch_dtype is None:
@@ -264,15 +264,20 @@ def _read_trainable(folder: Path) -> dict[str, torch.Tensor]:
     return load_file(str(file))
 
 
-def _download_model_folder(repo_id: str) -> Path:
-    if "/" not in repo_id or repo_id.count("/") > 1:
-        raise ModelError(f"{repo_id} is neither a local model folder, a .pth file nor a Hugging Face repo id")
+def _download_model_folder(spec: str) -> Path:
+    """``ORG/NAME`` or ``ORG/NAME@REVISION`` (branch, tag or commit; pin a commit for reproducible runs)."""
+    repo_id, _, revision = spec.partition("@")
+    if "/" not in repo_id or repo_id.count("/") > 1 or (spec.count("@") and not revision):
+        raise ModelError(
+            f"{spec} is neither a local model folder, a .pth file nor a Hugging Face repo id (ORG/NAME[@REVISION])"
+        )
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=offline_mode()))
+        return Path(snapshot_download(repo_id, revision=revision or None, local_files_only=offline_mode()))
     except Exception as exc:
-        raise ModelError(f"cannot fetch the model {repo_id} from Hugging Face: {exc}") from exc
+        at = f" at revision {revision}" if revision else ""
+        raise ModelError(f"cannot fetch the model {repo_id}{at} from Hugging Face: {exc}") from exc
 
 
 # ---------------------------------------------------------------------- conversion
