@@ -65,6 +65,7 @@ KINDS: dict[str, str] = {
     "face_missing": "no official face array (prepare detects faces; an error with --require-faces)",
     "face_invalid": "a face array is unreadable, empty (N = 0) or not uint8 [N, h, w, 3]",
     "media_without_label": "a video in the dataset folder has no label in any split",
+    "description_missing": "the description file has no (or an empty) description for a sample",
 }
 
 
@@ -109,6 +110,21 @@ class CheckReport:
             "counts": self.counts(),
             "problems": [asdict(p) for p in self.problems],
         }
+
+
+def _description_problems(folder: Path, dataset: BenchmarkDataset, samples: list[Sample]) -> list[Problem]:
+    """Samples without a description when the dataset's ``track3_*.csv`` is present (a warning:
+    training uses only the OV-label task for them)."""
+    if dataset.description_file is None or not (folder / dataset.description_file).is_file():
+        return []
+    path = os.fspath(folder / dataset.description_file)
+    return [
+        Problem(
+            WARNING, "description_missing", "no description (row missing or empty)", sample=s.name, path=path
+        )
+        for s in samples
+        if s.description is None
+    ]
 
 
 def _check_video(path: Path | None, deep: bool) -> tuple[Problem | None, bool]:
@@ -360,6 +376,7 @@ def check_dataset(
             )
         )
     report.problems.extend(_subtitle_problems(folder, dataset, samples))
+    report.problems.extend(_description_problems(folder, dataset, samples))
     if on_total is not None:
         on_total(len(samples))
     report.problems.extend(

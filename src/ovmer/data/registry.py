@@ -155,9 +155,12 @@ def read_subtitles(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
 def read_descriptions(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
     """``name → description`` from the dataset's ``track3_*.csv`` when the file exists (spec §2.4).
 
+    An empty/NaN description is left out (the sample then has ``description=None``): upstream does
+    not guard against it (``datasets.md`` §2.4); ovmer reports such samples instead
+    (``ovmer data check``: ``description_missing``; training: ``filtered.json``) and goes on.
+
     Raises:
-        InputFormatError: unreadable file, missing columns, or an empty description (upstream does
-        not guard against NaN here; ovmer rejects it, naming the sample).
+        InputFormatError: unreadable file or missing columns.
     """
     if dataset.description_file is None:
         return {}
@@ -171,12 +174,11 @@ def read_descriptions(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]
     for column in ("name", "reason"):
         if column not in frame.columns:
             raise InputFormatError(f"{path}: missing column {column!r} (found {list(frame.columns)})")
-    descriptions: dict[str, str] = {}
-    for name, reason in zip(frame["name"], frame["reason"], strict=True):
-        if pd.isna(reason) or not str(reason).strip():
-            raise InputFormatError(f"{path}: sample {name!r} has an empty description; fix or remove the row")
-        descriptions[str(name)] = str(reason)
-    return descriptions
+    return {
+        str(name): str(reason)
+        for name, reason in zip(frame["name"], frame["reason"], strict=True)
+        if not pd.isna(reason) and str(reason).strip()
+    }
 
 
 def _names_without_labels(folder: Path, dataset: BenchmarkDataset) -> list[str]:
