@@ -68,34 +68,38 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 state.in_flight += 1
                 state.max_in_flight = max(state.max_in_flight, state.in_flight)
             try:
-                if state.delay_s:
-                    time.sleep(state.delay_s)
-                if number <= state.fail_first:
-                    self._send(503, {"error": {"message": "warming up"}})
-                    return
-                with state.model_lock:
-                    backend = state.backend
-                    saved = backend.sampling
-                    backend.sampling = _sampling(body)
-                    try:
-                        if self.path == "/v1/chat/completions":
-                            prompt = body["messages"][-1]["content"]
-                            text = backend.generate([prompt])[0]
-                            assert isinstance(text, str)
-                            choices = [{"index": 0, "message": {"role": "assistant", "content": text}}]
-                        elif self.path == "/v1/completions":
-                            prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
-                            texts = backend._generate_batch(list(prompts), None)
-                            choices = [{"index": i, "text": t} for i, t in enumerate(texts)]
-                        else:
-                            self._send(404, {"error": {"message": f"no route {self.path}"}})
-                            return
-                    finally:
-                        backend.sampling = saved
-                self._send(200, {"object": "chat.completion", "model": body.get("model"), "choices": choices})
+                status, payload = self._answer(body, number)
             finally:
+                # Before the reply goes out: once the client has it, it may send its next request,
+                # which must not find this one still counted (the count would exceed the client's limit).
                 with state.lock:
                     state.in_flight -= 1
+            self._send(status, payload)
+
+        def _answer(self, body: dict[str, Any], number: int) -> tuple[int, dict[str, Any]]:
+            if state.delay_s:
+                time.sleep(state.delay_s)
+            if number <= state.fail_first:
+                return 503, {"error": {"message": "warming up"}}
+            with state.model_lock:
+                backend = state.backend
+                saved = backend.sampling
+                backend.sampling = _sampling(body)
+                try:
+                    if self.path == "/v1/chat/completions":
+                        prompt = body["messages"][-1]["content"]
+                        text = backend.generate([prompt])[0]
+                        assert isinstance(text, str)
+                        choices = [{"index": 0, "message": {"role": "assistant", "content": text}}]
+                    elif self.path == "/v1/completions":
+                        prompts = body["prompt"] if isinstance(body["prompt"], list) else [body["prompt"]]
+                        texts = backend._generate_batch(list(prompts), None)
+                        choices = [{"index": i, "text": t} for i, t in enumerate(texts)]
+                    else:
+                        return 404, {"error": {"message": f"no route {self.path}"}}
+                finally:
+                    backend.sampling = saved
+            return 200, {"object": "chat.completion", "model": body.get("model"), "choices": choices}
 
     return Handler
 
