@@ -7,17 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TaskID
 
 from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
+from ovmer.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -63,14 +56,7 @@ def bench(
     maps = load_wheel_maps(assets)
     label_extractor = build_extractor(extractor, decoding=decoding, assets=assets)
     ids = [d.strip() for d in datasets.split(",") if d.strip()]
-    with Progress(
-        TextColumn("[bold]{task.description}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-    ) as progress:
+    with progress_bar("[bold]{task.description}[/]", console=err_console) as progress:
         bars: dict[str, TaskID] = {}
 
         def hook(dataset: str, stage: str, done: int, total: int) -> None:

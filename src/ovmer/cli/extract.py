@@ -6,18 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
 from ovmer.llm.backends import HTTPSettings
 from ovmer.llm.run import build_extractor, extract_file, read_input
+from ovmer.progress import progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -86,15 +79,7 @@ def extract(
         ),
     )
     total = len(read_input(in_path).records)
-    with Progress(
-        TextColumn(f"[bold]{task}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    ) as progress:
+    with progress_bar(f"[bold]{task}[/]", console=err_console, transient=False) as progress:
         bar = progress.add_task(task, total=total)
         report = extract_file(
             task,

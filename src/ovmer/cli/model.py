@@ -48,6 +48,12 @@ ModelOption = Annotated[
         help="ovmer model folder, official .pth (with --config), or Hugging Face id (ORG/NAME[@REVISION]).",
     ),
 ]
+#: Where an official .pth comes from: a local file, or a Hugging Face repo + --filename [--revision].
+CheckpointArg = Annotated[str, typer.Argument(help="Local .pth or Hugging Face repo id (with --filename).")]
+FilenameOption = Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")]
+RevisionOption = Annotated[
+    str | None, typer.Option("--revision", help="Branch, tag or commit sha of the HF repo (default: main).")
+]
 ConfigOption = Annotated[
     str | None,
     typer.Option(
@@ -114,12 +120,9 @@ def summary(
 @checkpoint_app.command("inspect")
 @handle_errors
 def inspect(
-    checkpoint: Annotated[str, typer.Argument(help="Local .pth or Hugging Face repo id (with --filename).")],
-    filename: Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")] = None,
-    revision: Annotated[
-        str | None,
-        typer.Option("--revision", help="Branch, tag or commit sha of the HF repo (default: main)."),
-    ] = None,
+    checkpoint: CheckpointArg,
+    filename: FilenameOption = None,
+    revision: RevisionOption = None,
 ) -> None:
     """List what an official checkpoint holds (entries, epoch, tensor counts, LoRA rank, heads)."""
     from ovmer.models.checkpoint import inspect_checkpoint, resolve_checkpoint
@@ -130,16 +133,13 @@ def inspect(
 @checkpoint_app.command("convert")
 @handle_errors
 def convert(
-    checkpoint: Annotated[str, typer.Argument(help="Local .pth or Hugging Face repo id (with --filename).")],
+    checkpoint: CheckpointArg,
     config: Annotated[
         str, typer.Option("--config", help="affectgpt-face, affectgpt-frame, or a model folder.")
     ],
     out: Annotated[Path, typer.Option("--out", help="Output ovmer model folder.")],
-    filename: Annotated[str | None, typer.Option("--filename", help="File inside the HF repo.")] = None,
-    revision: Annotated[
-        str | None,
-        typer.Option("--revision", help="Branch, tag or commit sha of the HF repo (default: main)."),
-    ] = None,
+    filename: FilenameOption = None,
+    revision: RevisionOption = None,
 ) -> None:
     """Strictly convert an official .pth into a safetensors + peft folder that loads without it."""
     from ovmer.models.checkpoint import resolve_checkpoint

@@ -8,14 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from ovmer.assets import load_wheel_maps
 from ovmer.atomic import write_json_atomic, write_text_atomic
@@ -24,6 +16,7 @@ from ovmer.data.benchmarks import BENCHMARKS, UNIBENCH_IDS
 from ovmer.errors import InputFormatError
 from ovmer.labels.mapping import LabelMapper
 from ovmer.metrics.grouping import grouping_metric, read_grouping_replies
+from ovmer.progress import progress_bar
 from ovmer.results.formats import PredictionRecord, Predictions, write_jsonl, write_official
 from ovmer.scoring.dataset import load_prediction_file, score_file
 from ovmer.scoring.protocol import Protocol
@@ -169,14 +162,7 @@ def unibench(
     total = sum(len(v[2]) for v in located.values() if not isinstance(v, str))
     if protocol is Protocol.CLEAN:
         total = sum(1 for v in located.values() if not isinstance(v, str))
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
+    with progress_bar(console=console, transient=True) as progress:
         task = progress.add_task("scoring checkpoints", total=total)
         result = run_unibench(
             results_dir, gt_root, LabelMapper(maps), protocol=protocol, datasets=ids, run=run, checkpoint=checkpoint,

@@ -27,6 +27,7 @@ from ovmer.inference.media_inputs import FaceDetectors, VideoInputs, existing_au
 from ovmer.inference.results import append_jsonl_records, read_jsonl_records, write_name2reason_npz
 from ovmer.media.decode import DEFAULT_NUM_FRAMES
 from ovmer.models.generation import DecodingSettings
+from ovmer.progress import progress_bar
 
 
 def _dataset_key(dataset_id: str) -> str:
@@ -220,7 +221,7 @@ def infer_split(
                 raise OvmerError(f"{dataset}/{sample.name}: {exc}") from exc
             return exc
 
-    progress = _make_progress(show_progress)
+    progress = progress_bar(disable=not show_progress)
     # Media of the next batch are decoded by `workers` threads (PyAV/NumPy release the GIL) while
     # the model runs on the current one.
     try:
@@ -272,23 +273,3 @@ def infer_split(
         },
     )
     return InferSummary(len(samples), len(samples) - len(todo), generated, skipped, seconds, jsonl, npz)
-
-
-def _make_progress(enabled: bool) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-    )

@@ -112,10 +112,10 @@ def extract_features(
     its batch neighbours; Returns counts
     ``{"written", "existing", "failed"}``.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from safetensors.torch import save_file
 
     from ovmer.atomic import write_json_atomic
+    from ovmer.progress import progress_bar
     from ovmer.train.data import load_media
 
     out = Path(out)
@@ -128,8 +128,7 @@ def extract_features(
     model.eval()
     counts = {"written": 0, "existing": 0, "failed": 0}
     failures = []
-    columns = (TextColumn("features"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, disable=not progress) as bar:
+    with progress_bar("features", disable=not progress) as bar:
         task = bar.add_task("extract", total=len(samples))
         for sample in samples:
             target = cache.path(sample.name)

@@ -573,23 +573,11 @@ def _flat_config(cfg: TrainConfig) -> dict[str, Any]:
 def _progress(enabled: bool, start: int, total: int) -> Any:
     if not enabled:
         return None
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import TextColumn
 
-    bar = Progress(
-        TextColumn("train"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.4f}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
+    from ovmer.progress import progress_bar
+
+    bar = progress_bar("train", TextColumn("loss {task.fields[loss]:.4f}"))
     bar.add_task("train", total=total, completed=start, loss=float("nan"))
     bar.start()
     return bar
