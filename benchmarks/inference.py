@@ -33,6 +33,7 @@ from ovmer.models.generation import DecodingSettings, StopRule
 from ovmer.models.loading import DTYPES, LoadedModel, load_model
 from ovmer.models.modeling_affectgpt import AffectGPTModel
 from ovmer.models.processing_affectgpt import AffectGPTProcessor
+from ovmer.models.random_weights import random_weight_model
 from ovmer.models.tiny import tiny_config, tiny_tokenizer
 
 UNIBENCH_CLIPS = 12_799
@@ -76,41 +77,15 @@ def tiny_engine(visual: str) -> AffectGPTEngine:
     return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), "tiny-random"))
 
 
-def full_size_engine(visual: str, device: str, dtype: torch.dtype) -> AffectGPTEngine:
+def full_size_engine(
+    visual: str, device: str, dtype: torch.dtype, llm_layers: int | None = None
+) -> AffectGPTEngine:
     """Released architecture with random weights, built directly on the device (fp16/bf16 LLM)."""
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
-
     config = AffectGPTConfig.from_pretrained(f"affectgpt-{visual}")
-    with torch.device(device):
-        previous = torch.get_default_dtype()
-        torch.set_default_dtype(dtype)
-        try:
-            llm = Qwen2ForCausalLM(Qwen2Config(**config.text_config))
-        finally:
-            torch.set_default_dtype(previous)
-        model = AffectGPTModel(config, llm_base=llm).eval()
+    model, tokenizer = random_weight_model(config, device, dtype, llm_layers=llm_layers)
+    model.eval()
     model.merge_lora()
     model.autocast_dtype = dtype if torch.device(device).type == "cuda" else None
-    try:  # the real tokenizer if cached; otherwise a tiny one (prompt length differs slightly)
-        tokenizer = AutoTokenizer.from_pretrained(
-            config.llm_id, revision=config.llm_revision, local_files_only=True
-        )
-        from ovmer.models.processing_affectgpt import setup_tokenizer
-
-        tokenizer = setup_tokenizer(tokenizer, config.placeholder_token_ids)
-    except (OSError, ValueError):
-        tokenizer = tiny_tokenizer()
-        config.placeholder_token_ids = [
-            tokenizer.convert_tokens_to_ids(t)
-            for t in ("<ImageHere>", "<AudioHere>", "<FrameHere>", "<FaceHere>", "<MultiHere>")
-        ]
-        model.placeholder_ids = dict(
-            zip(
-                ("<ImageHere>", "<AudioHere>", "<FrameHere>", "<FaceHere>", "<MultiHere>"),
-                config.placeholder_token_ids,
-                strict=True,
-            )
-        )
     return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), "full-size-random"))
 
 
@@ -170,6 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--full-size", action="store_true", help="released architecture, random weights (GPU)"
     )
+    parser.add_argument(
+        "--llm-layers", type=int, help="with --full-size: keep N LLM layers (CPU smoke test of the path)"
+    )
     parser.add_argument("--model", help="benchmark a saved/converted model folder instead")
     args = parser.parse_args(argv)
     print("command:", " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]]) if argv is None else argv)
@@ -177,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.model:
         engine = AffectGPTEngine(load_model(args.model, device=args.device, dtype=args.dtype))
     elif args.full_size:
-        engine = full_size_engine(args.visual, args.device, DTYPES[args.dtype])
+        engine = full_size_engine(args.visual, args.device, DTYPES[args.dtype], args.llm_layers)
     else:
         engine = tiny_engine(args.visual)
         engine.model.to(args.device)

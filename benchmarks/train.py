@@ -9,9 +9,15 @@ Full size on a GPU (backbones from the Hugging Face cache; synthetic clips unles
     python benchmarks/train.py --config mercaptionplus-face --device cuda --steps 30 --warmup 5 \\
         --peak-tflops 989 run.batch_size=3
 
+With ``--random-weights`` the full-size model is built on the GPU with random weights and the tiny
+tokenizer (nothing downloaded; ``model.random_weights``). Synthetic descriptions are
+``--description-words`` long (default 120: an assumed paragraph-length MER-Caption+ description), and
+the report gives the tokens per sample actually processed, since MFU depends on sequence length.
+
 It prints a table and writes ``benchmarks/results/train-<config>.json``. MFU is reported for the LLM
-step only, with the usual 6·N·tokens convention (N = LLM parameters incl. LoRA) and with the 4·N count
-that LoRA training actually performs (no weight gradients for the frozen base).
+step only, with the usual 6·N·tokens convention (N = LLM parameters incl. LoRA, without the input
+embedding table, which is a lookup) and with the 4·N count that LoRA training actually performs (no
+weight gradients for the frozen base). Attention's own FLOPs are not counted (small at these lengths).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ def _run(config: str, overrides: list[str], steps: int, out: Path) -> Any:
             "run.progress=false",
             f"run.iters_per_epoch={steps + 1}",  # no checkpoint inside the timed steps
             f"run.log_every={steps}",
+            "run.save_initial_checkpoint=false",
         ],
     )
     return cfg, train(cfg)
@@ -60,6 +67,7 @@ def _summary(result: Any, warmup: int, world: int = 1) -> dict[str, float]:
         "step_time_mean_s": total / len(times),
         "samples_per_s": result.samples_per_step * len(times) / total,
         "tokens_per_s": sum(tokens) * world / total,
+        "tokens_per_sample": sum(tokens) / (result.samples_per_step * len(times)),
     }
 
 
@@ -69,11 +77,16 @@ def _llm_parameters(config: str, overrides: list[str]) -> int:
     from ovmer.models.tiny import tiny_config
     from ovmer.train.config import load_train_config
 
-    name = load_train_config(config, overrides).model.config
+    model_section = load_train_config(config, overrides).model
+    name = model_section.config
     mcfg = (
         tiny_config(name.split("-")[1]) if name.startswith("tiny-") else AffectGPTConfig.from_pretrained(name)
     )  # type: ignore[arg-type]
-    return sum(p.numel() for p in meta_model(mcfg).llm.parameters())
+    if model_section.random_weights and model_section.random_llm_layers:
+        mcfg.text_config = {**mcfg.text_config, "num_hidden_layers": model_section.random_llm_layers}
+    llm = meta_model(mcfg).llm
+    # The input embedding is a lookup, not a matrix product: it does no FLOPs per token.
+    return sum(p.numel() for p in llm.parameters()) - llm.get_input_embeddings().weight.numel()
 
 
 def main() -> None:
@@ -89,6 +102,16 @@ def main() -> None:
         "--peak-tflops", type=float, default=None, help="accelerator peak (H100 bf16/fp16 dense: 989)"
     )
     parser.add_argument("--no-cache-run", action="store_true", help="skip the run without the cache")
+    parser.add_argument(
+        "--random-weights", action="store_true", help="full-size architecture, random weights (no download)"
+    )
+    parser.add_argument(
+        "--llm-layers", type=int, help="with --random-weights: keep N LLM layers (CPU smoke test)"
+    )
+    parser.add_argument(
+        "--description-words", type=int, default=120, help="length of the synthetic descriptions"
+    )
+    parser.add_argument("--out", type=Path, help="report JSON (default benchmarks/results/train-CONFIG.json)")
     parser.add_argument("overrides", nargs="*", help="section.key=value overrides")
     args = parser.parse_args()
 
@@ -102,8 +125,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ovmer-bench-train-"))
     overrides = list(args.overrides)
     if not any(o.startswith(("data.root=", "data.dataset=")) for o in overrides):
-        manifest = write_synthetic_dataset(work / "data", args.samples, seed=0)
+        manifest = write_synthetic_dataset(
+            work / "data", args.samples, seed=0, description_words=args.description_words
+        )
         overrides += [f"data.dataset=csv:{manifest}", "data.num_workers=0"]
+    if args.random_weights:
+        overrides.append("model.random_weights=true")
+        if args.llm_layers:
+            overrides.append(f"model.random_llm_layers={args.llm_layers}")
     if args.device == "cpu":
         overrides += ["run.cpu=true", "run.mixed_precision=no"]
     clean = [*overrides, "model.encoders_train_mode=false", "model.audio_normalization=per_sample"]
@@ -143,12 +172,14 @@ def main() -> None:
         )
     n = _llm_parameters(args.config, clean)
     report["llm_parameters"] = n
+    if args.device.startswith("cuda"):
+        report["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
     if args.peak_tflops:
         tps = report["with_cache"]["tokens_per_s"]
         report["mfu_6N"] = 6 * n * tps / (args.peak_tflops * 1e12)
         report["mfu_4N_lora"] = 4 * n * tps / (args.peak_tflops * 1e12)
 
-    out = Path(__file__).parent / "results" / f"train-{args.config}.json"
+    out = args.out or Path(__file__).parent / "results" / f"train-{args.config}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(
@@ -160,7 +191,8 @@ def main() -> None:
             r = report[key]
             print(
                 f"{key:14s} step {r['step_time_median_s'] * 1000:8.1f} ms (median)  "
-                f"{r['samples_per_s']:8.2f} samples/s  {r['tokens_per_s']:10.1f} tokens/s"
+                f"{r['samples_per_s']:8.2f} samples/s  {r['tokens_per_s']:10.1f} tokens/s  "
+                f"{r['tokens_per_sample']:6.0f} tokens/sample"
             )
     if "speedup" in report:
         print(f"cache speed-up: {report['speedup']:.2f}x")

@@ -43,6 +43,11 @@ class ModelSection:
     llm_dtype: Literal["fp32", "fp16", "bf16"] = "fp16"
     #: Recompute LLM activations in the backward pass (not upstream; saves memory at full size).
     gradient_checkpointing: bool = False
+    #: Benchmarks only: ``config``'s architecture with random weights and the tiny tokenizer, built on
+    #: the device with nothing downloaded (:mod:`ovmer.models.random_weights`). Never for real runs.
+    random_weights: bool = False
+    #: With ``random_weights``: keep only the first N LLM layers (a full-width smoke test on a CPU).
+    random_llm_layers: int | None = None
 
 
 @dataclass

@@ -82,7 +82,8 @@ def build_model(cfg: TrainConfig, device: torch.device) -> BuiltModel:
     """The model named by ``cfg.model.config`` with the training overrides applied, on ``device``.
 
     ``tiny-face``/``tiny-frame`` build random tiny backbones seeded with ``run.seed`` (same weights on
-    every process); named or file configs take the backbones from the model folder or the hub.
+    every process); named or file configs take the backbones from the model folder or the hub, or
+    are random at full size with ``model.random_weights`` (benchmarks).
     """
     from ovmer.models.loading import build_model as build_from_config
     from ovmer.models.tiny import tiny_config, tiny_tokenizer
@@ -100,6 +101,17 @@ def build_model(cfg: TrainConfig, device: torch.device) -> BuiltModel:
         model = AffectGPTModel(mcfg)
         processor = AffectGPTProcessor(tokenizer, mcfg)
         local = True
+    elif cfg.model.random_weights:
+        from ovmer.models.random_weights import random_weight_model
+
+        mcfg = AffectGPTConfig.from_pretrained(spec)
+        _apply_model_overrides(mcfg, cfg)
+        torch.manual_seed(cfg.run.seed)
+        model, tokenizer = random_weight_model(
+            mcfg, device, _llm_dtype(cfg, device), llm_layers=cfg.model.random_llm_layers
+        )
+        processor = AffectGPTProcessor(tokenizer, mcfg)
+        local = False  # checkpoints must not carry 16 GB of random backbones along
     else:
         path = Path(spec)
         folder = path if path.is_dir() else None

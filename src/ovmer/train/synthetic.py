@@ -39,6 +39,17 @@ def _write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> None:
         handle.writeframes(data.tobytes())
 
 
+def _description(k: int, words: int | None) -> str:
+    if words is None:
+        return _REASONS[k]
+    if words < 1:
+        raise ValueError(f"description_words must be at least 1, not {words}")
+    pool: list[str] = []
+    while len(pool) < words:
+        pool += " ".join(_REASONS[k:] + _REASONS[:k]).split()
+    return " ".join(pool[:words])
+
+
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -51,8 +62,13 @@ def write_synthetic_dataset(
     num_samples: int = 6,
     seed: int = 0,
     layout: Literal["manifest", "mer2025"] = "manifest",
+    description_words: int | None = None,
 ) -> Path:
     """Write ``num_samples`` clips into ``folder``.
+
+    ``description_words`` makes every description exactly that many words long (the sample's own
+    sentence first, then the others in turn), so that benchmarks run at a realistic sequence length;
+    by default each description is one short sentence.
 
     Returns:
         ``manifest`` layout: the manifest path (use ``data.dataset=csv:<path>``); ``mer2025`` layout:
@@ -86,7 +102,7 @@ def write_synthetic_dataset(
                 "audio": audio.as_posix(),
                 "subtitle": _SUBTITLES[k],
                 "labels": "[" + ", ".join(_LABELS[k]) + "]",
-                "description": _REASONS[k],
+                "description": _description(k, description_words),
             }
         )
     if layout == "manifest":

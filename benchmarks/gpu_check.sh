@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The GPU checks of issues 4 and 6 in one short session (about 8 minutes on one H100/H200):
+#   1. inference at full size with random weights: samples/s and peak memory for batch 1..128
+#      (target: the 12,799 MER-UniBench clips in under 1 hour on one H100);
+#   2. training at full size with random weights: step time, tokens/s and LLM MFU at the paper's
+#      batch of 3 and at batch 12, with the feature cache (target: MFU >= 40 %);
+#   3. a short FSDP run of the tiny model through configs/accelerate/fsdp.yaml on one GPU.
+#
+# Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
+#     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
+# Wheels under .whl/ (transformers and tokenizers at the versions of requirements/constraints.txt)
+# are installed into /tmp/site first when present. Each step has its own time limit and a failing
+# step does not stop the others.
+set -u
+OUT=${OUT:-benchmarks/results/gpu}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export PYTHONPATH=src
+if compgen -G ".whl/*.whl" >/dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        && export PYTHONPATH=/tmp/site:src
+fi
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv
+    python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
+} 2>&1 | tee "$OUT/gpu.txt"
+
+step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
+    local name=$1 limit=$2
+    shift 2
+    echo "== $name (limit ${limit}s): $*"
+    local start=$SECONDS
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    local rc=$?
+    tail -n 14 "$OUT/$name.log"
+    echo "== $name: exit $rc after $((SECONDS - start)) s"
+}
+
+step inference 150 python3 benchmarks/inference.py --full-size --device cuda --dtype fp16 \
+    --max-batch 128 --new-tokens 32 --repeats 2
+step train-b3 170 python3 benchmarks/train.py --config mercaptionplus-face --random-weights --device cuda \
+    --steps 25 --warmup 5 --samples 24 --peak-tflops 989 --out "$OUT/train-b3.json"
+step train-b12 130 python3 benchmarks/train.py --config mercaptionplus-face --random-weights --device cuda \
+    --steps 15 --warmup 5 --samples 48 --peak-tflops 989 --no-cache-run --out "$OUT/train-b12.json" \
+    run.batch_size=12
+data=$(python3 -c "from ovmer.train.synthetic import write_synthetic_dataset as w; print(w('/tmp/ovmer-fsdp-data', 6))")
+step fsdp 80 python3 -m accelerate.commands.launch --config_file configs/accelerate/fsdp.yaml --num_processes 1 \
+    -m ovmer train tiny-face "data.dataset=csv:$data" data.num_workers=0 run.output_dir=/tmp/ovmer-fsdp \
+    run.max_steps=6 run.iters_per_epoch=3 run.progress=false run.resume=never
+ls /tmp/ovmer-fsdp 2>&1 | tee -a "$OUT/fsdp.log"
