@@ -4,10 +4,12 @@
 #      (target: the 12,799 MER-UniBench clips in under 1 hour on one H100);
 #   2. training at full size with random weights: step time, tokens/s and LLM MFU at the paper's
 #      batch of 3 and at batch 12, with the feature cache (target: MFU >= 40 %);
-#   3. a short FSDP run of the tiny model through configs/accelerate/fsdp.yaml on one GPU.
+#   3. a short FSDP run of the tiny model through configs/accelerate/fsdp.yaml on one GPU, then a
+#      resume of it from its last checkpoint.
 #
 # Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
 #     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
+#     STEPS="train-b3 fsdp" bash benchmarks/gpu_check.sh   # only some steps
 # Wheels under .whl/ (transformers and tokenizers at the versions of requirements/constraints.txt)
 # are installed into /tmp/site first when present. Each step has its own time limit and a failing
 # step does not stop the others.
@@ -25,9 +27,11 @@ fi
     python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
 } 2>&1 | tee "$OUT/gpu.txt"
 
+STEPS=${STEPS:-"inference train-b3 train-b12 fsdp fsdp-resume"}
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
     local name=$1 limit=$2
     shift 2
+    [[ " $STEPS " == *" $name "* ]] || return 0
     echo "== $name (limit ${limit}s): $*"
     local start=$SECONDS
     timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
@@ -47,4 +51,7 @@ data=$(python3 -c "from ovmer.train.synthetic import write_synthetic_dataset as 
 step fsdp 80 python3 -m accelerate.commands.launch --config_file configs/accelerate/fsdp.yaml --num_processes 1 \
     -m ovmer train tiny-face "data.dataset=csv:$data" data.num_workers=0 run.output_dir=/tmp/ovmer-fsdp \
     run.max_steps=6 run.iters_per_epoch=3 run.progress=false run.resume=never
-ls /tmp/ovmer-fsdp 2>&1 | tee -a "$OUT/fsdp.log"
+step fsdp-resume 60 python3 -m accelerate.commands.launch --config_file configs/accelerate/fsdp.yaml \
+    --num_processes 1 -m ovmer train tiny-face "data.dataset=csv:$data" data.num_workers=0 \
+    run.output_dir=/tmp/ovmer-fsdp run.max_steps=8 run.iters_per_epoch=3 run.progress=false run.resume=auto
+[[ " $STEPS " == *" fsdp "* ]] && { ls -R /tmp/ovmer-fsdp/checkpoints; cat /tmp/ovmer-fsdp/metrics.jsonl; } 2>&1 | tee -a "$OUT/fsdp-resume.log"

@@ -23,6 +23,7 @@ weight gradients for the frozen base). Attention's own FLOPs are not counted (sm
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -71,6 +72,26 @@ def _summary(result: Any, warmup: int, world: int = 1) -> dict[str, float]:
     }
 
 
+def _profiler() -> Any:
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    if torch.cuda.is_available():
+        activities.append(torch.profiler.ProfilerActivity.CUDA)
+    return torch.profiler.profile(activities=activities)
+
+
+def _write_profile(profiler: Any, path: Path) -> None:
+    """Operators of the cached run (model build included) by their own device time, then CPU time."""
+    averages = profiler.key_averages()
+    tables = []
+    for key in ("self_device_time_total", "self_cuda_time_total", "self_cpu_time_total"):
+        try:
+            tables.append(f"sorted by {key}\n" + averages.table(sort_by=key, row_limit=40))
+        except (AttributeError, KeyError, ValueError):
+            continue
+    path.write_text("\n\n".join(tables) + "\n", encoding="utf-8")
+    print(f"profile written to {path}")
+
+
 def _llm_parameters(config: str, overrides: list[str]) -> int:
     from ovmer.models.configuration_affectgpt import AffectGPTConfig
     from ovmer.models.loading import meta_model
@@ -111,6 +132,7 @@ def main() -> None:
     parser.add_argument(
         "--description-words", type=int, default=120, help="length of the synthetic descriptions"
     )
+    parser.add_argument("--profile", type=Path, help="write a torch.profiler table of the cached run here")
     parser.add_argument("--out", type=Path, help="report JSON (default benchmarks/results/train-CONFIG.json)")
     parser.add_argument("overrides", nargs="*", help="section.key=value overrides")
     args = parser.parse_args()
@@ -141,10 +163,12 @@ def main() -> None:
     t0 = time.perf_counter()
     built = build_model(cfg, torch.device(args.device))
     samples, _ = filter_by_length(build_samples(cfg), built.processor, cfg.data.tasks, cfg.data.max_length)
-    extract_features(
+    counts = extract_features(
         built.model, built.processor, samples, work / "cache",
         encoder_fingerprint(built.model, built.local_backbones), progress=False,
     )  # fmt: skip
+    if counts["failed"]:  # timing a run whose samples are all skipped would report nonsense
+        raise SystemExit(f"feature extraction failed for {counts['failed']} of {len(samples)} clips")
     extract_s = time.perf_counter() - t0
     del built
 
@@ -162,9 +186,13 @@ def main() -> None:
     if not args.no_cache_run:
         _, plain = _run(args.config, clean, args.steps, work / "plain")
         report["without_cache"] = _summary(plain, args.warmup)
-    _, cached = _run(
-        args.config, [*clean, f"data.feature_cache={work / 'cache'}"], args.steps, work / "cached"
-    )
+    profiler = _profiler() if args.profile else contextlib.nullcontext()
+    with profiler:
+        _, cached = _run(
+            args.config, [*clean, f"data.feature_cache={work / 'cache'}"], args.steps, work / "cached"
+        )
+    if args.profile:
+        _write_profile(profiler, args.profile)
     report["with_cache"] = _summary(cached, args.warmup)
     if "without_cache" in report:
         report["speedup"] = (

@@ -17,6 +17,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -28,6 +29,7 @@ from ovmer.models.checkpoint import (
     load_official_state_dict,
     official_model_state,
     official_state_dict,
+    to_official_key,
     read_official_checkpoint,
 )
 from ovmer.models.configuration_affectgpt import CONFIG_NAME, AffectGPTConfig
@@ -95,8 +97,14 @@ def save_pretrained(
     folder: str | Path,
     processor: AffectGPTProcessor | None = None,
     include_backbones: bool = False,
+    full_state: Mapping[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write an ovmer model folder (see module docstring). LoRA must not be merged yet."""
+    """Write an ovmer model folder (see module docstring). LoRA must not be merged yet.
+
+    ``full_state``: the whole model's tensors under its own parameter names, for a model whose
+    parameters are sharded in place (FSDP2 turns them into DTensors): what accelerate gathers on the
+    main process. Without it the model's own parameters are written.
+    """
     from safetensors.torch import save_file
 
     if model.lora_merged:
@@ -104,16 +112,30 @@ def save_pretrained(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.config.save_pretrained(folder)
-    state = official_state_dict(model)
+    trainable_names = [name for name, _ in model.trainable_named_parameters()]
+    if full_state is None:
+        state = official_state_dict(model)
+    else:
+        missing = [name for name in trainable_names if name not in full_state]
+        if missing:
+            raise ModelError(
+                f"the gathered state lacks {len(missing)} trainable tensor(s), e.g. {missing[:3]}"
+            )
+        state = {
+            to_official_key(name): full_state[name].detach().to("cpu", torch.float32).contiguous()
+            for name in trainable_names
+        }
     write_trainable(state, folder)
     write_adapter(state, model.config, folder / ADAPTER_DIR)
     if processor is not None:
         processor.save_pretrained(folder)
     if include_backbones:
+        source = full_state if full_state is not None else model.state_dict()
+        trainable = set(trainable_names)
         frozen = {
-            name: param.detach().cpu().contiguous()
-            for name, param in model.state_dict().items()
-            if name not in dict(model.trainable_named_parameters())
+            name: tensor.detach().cpu().contiguous()
+            for name, tensor in source.items()
+            if name not in trainable
         }
         tmp = folder / f".{BACKBONES_FILE}.tmp"
         save_file(frozen, str(tmp))

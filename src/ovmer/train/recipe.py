@@ -135,6 +135,7 @@ def build_model(cfg: TrainConfig, device: torch.device) -> BuiltModel:
                 param.data = param.data.to(dtype)
     if device.type == "cuda" and cfg.run.mixed_precision != "no":
         model.autocast_dtype = torch.float16 if cfg.run.mixed_precision == "fp16" else torch.bfloat16
+        skip_lora_input_cast(model)
     if cfg.model.gradient_checkpointing:
         base = model.llm.get_base_model()
         # transformers 5 renamed the switch; older versions only have gradient_checkpointing_enable.
@@ -143,6 +144,24 @@ def build_model(cfg: TrainConfig, device: torch.device) -> BuiltModel:
         else:
             base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return BuiltModel(model, processor, local)
+
+
+def skip_lora_input_cast(model: AffectGPTModel) -> int:
+    """Stop peft from casting each LoRA input to the adapters' fp32; returns the layers changed.
+
+    Only for training under autocast (CUDA fp16/bf16): autocast runs the LoRA matrix products in its
+    own dtype whatever the input's, so the cast only adds two copies of the activation per adapted
+    layer (fp16 -> fp32 for peft, fp32 -> fp16 for autocast), a large share of the memory traffic of
+    a full-size step. Without autocast the cast is required (fp16 base, fp32 adapters).
+    """
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    changed = 0
+    for module in model.llm.modules():
+        if isinstance(module, BaseTunerLayer) and getattr(module, "cast_input_dtype_enabled", False):
+            module.cast_input_dtype_enabled = False  # type: ignore[attr-defined]
+            changed += 1
+    return changed
 
 
 def _apply_model_overrides(mcfg: AffectGPTConfig, cfg: TrainConfig) -> None:
@@ -371,6 +390,9 @@ def _train(cfg: TrainConfig) -> TrainResult:
         lr=cfg.optim.lr,
         betas=(cfg.optim.betas[0], cfg.optim.betas[1]),
         eps=cfg.optim.eps,
+        # One fused kernel instead of a loop over the 412 trainable tensors (7 % of a full-size step
+        # on an H100). Left to the default for sharded (DTensor) parameters and on CPUs.
+        **({"fused": True} if accelerator.device.type == "cuda" and not is_sharded(accelerator) else {}),
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(cfg, s))
 
@@ -631,9 +653,7 @@ def save_checkpoint(
         full = accelerator.get_state_dict(prepared) if prepared is not None else None
         accelerator.save_state(str(tmp / SHARDED_STATE_DIR))
     if main:
-        if full is not None:
-            _load_gathered(model, full)
-        save_pretrained(model, tmp, processor, include_backbones=local_backbones)
+        save_pretrained(model, tmp, processor, include_backbones=local_backbones, full_state=full)
         state = {
             "optimizer": None if sharded else optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -665,14 +685,6 @@ def is_sharded(accelerator: Any) -> bool:
     from accelerate.utils import DistributedType
 
     return accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
-
-
-def _load_gathered(model: AffectGPTModel, full: dict[str, torch.Tensor]) -> None:
-    """Copy gathered trainable tensors into the (unwrapped) model so that they can be saved."""
-    with torch.no_grad():
-        for name, param in model.trainable_named_parameters():
-            if name in full and full[name].shape == param.shape:
-                param.copy_(full[name].to(param.device, param.dtype))
 
 
 def _prune(folder: Path, keep_last: int | None) -> None:
