@@ -149,3 +149,15 @@ def test_a_bad_sample_is_reported_not_replaced(manifest: Path, processor: Affect
     batch = TrainCollator(processor)([dataset[(0, "ovlabels")], dataset[(1, "description")]])
     assert batch["size"] == 1 and batch["names"] == [samples[0].name]
     assert batch["skipped"][0]["name"] == samples[1].name and "missing.npy" in batch["skipped"][0]["error"]
+
+
+def test_synthetic_descriptions_can_be_made_benchmark_long(tmp_path: Path) -> None:
+    import csv
+
+    manifest = write_synthetic_dataset(tmp_path, num_samples=3, description_words=57)
+    with manifest.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [len(r["description"].split()) for r in rows] == [57, 57, 57]
+    assert rows[0]["description"] != rows[1]["description"]  # each starts with its own sentence
+    with pytest.raises(ValueError, match="at least 1"):
+        write_synthetic_dataset(tmp_path / "bad", num_samples=1, description_words=0)

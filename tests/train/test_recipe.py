@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -13,6 +14,8 @@ from safetensors.torch import load_file
 
 from ovmer.models.checkpoint import official_state_dict
 from ovmer.models.loading import TRAINABLE_FILE, load_model
+from ovmer.models.modeling_affectgpt import lora_target_modules
+from ovmer.models.random_weights import random_weight_model
 from ovmer.train.recipe import (
     LOSS_PNG,
     METRICS_FILE,
@@ -287,3 +290,49 @@ def test_full_size_optimizer_covers_the_57m_trainable_parameters() -> None:
     assert sum(p.numel() for p in no_decay["params"]) == 16_798_468 - sum(
         p.numel() for n, p in model.heads.named_parameters() if n.endswith("weight")
     )  # only the head biases escape weight decay; every LoRA matrix decays
+
+
+def test_random_weight_training_builds_without_the_hub_and_keeps_backbones_out(
+    manifest: Path, tmp_path: Path
+) -> None:
+    """``model.random_weights`` (GPU benchmarks): a config file's architecture, random, nothing fetched."""
+    from ovmer.models.tiny import tiny_config as tiny_model_config
+
+    folder = tmp_path / "arch"
+    tiny_model_config("face").save_pretrained(folder)
+    cfg = tiny_config(
+        manifest,
+        tmp_path / "run",
+        f"model.config={folder}",
+        "model.random_weights=true",
+        "model.random_llm_layers=1",
+        "run.max_steps=2",
+        "run.save_initial_checkpoint=false",
+    )
+    result = train(cfg)
+    assert len(result.losses) == 2 and all(math.isfinite(loss) for loss in result.losses)
+    assert result.checkpoint is not None
+    assert not (result.checkpoint / "backbones.safetensors").exists()  # no random backbones in checkpoints
+    saved = json.loads((result.checkpoint / "config.json").read_text(encoding="utf-8"))
+    assert saved["text_config"]["num_hidden_layers"] == 1
+
+
+def test_lora_input_cast_is_skipped_only_where_autocast_makes_it_useless() -> None:
+    """Under autocast the adapters run in the autocast dtype anyway; without it the cast is needed."""
+    from ovmer.models.tiny import tiny_config as tiny_model_config
+    from ovmer.train.recipe import skip_lora_input_cast
+
+    config = tiny_model_config("face")
+    model, _ = random_weight_model(config, "cpu", torch.bfloat16)  # bf16 base, fp32 adapters
+    model.llm.eval()
+    hidden = model.llm.get_input_embeddings()(torch.tensor([[5, 6, 7, 8, 9]]))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        with_cast = model.llm(inputs_embeds=hidden).logits
+    model.llm(inputs_embeds=hidden)  # with peft's cast, no autocast is needed
+    assert skip_lora_input_cast(model) == len(lora_target_modules(config))  # every adapted layer
+    assert skip_lora_input_cast(model) == 0  # already off
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        without_cast = model.llm(inputs_embeds=hidden).logits
+    torch.testing.assert_close(without_cast, with_cast)  # same products, two copies fewer
+    with pytest.raises(RuntimeError):  # bf16 activations into fp32 adapters work only under autocast
+        model.llm(inputs_embeds=hidden)

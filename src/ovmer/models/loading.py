@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -29,8 +29,8 @@ from ovmer.models.checkpoint import (
     load_official_state_dict,
     official_model_state,
     official_state_dict,
-    to_official_key,
     read_official_checkpoint,
+    to_official_key,
 )
 from ovmer.models.configuration_affectgpt import CONFIG_NAME, AffectGPTConfig
 from ovmer.models.modeling_affectgpt import AffectGPTModel, lora_target_modules
