@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The GPU checks of issues 4 and 6 in one short session (about 4 minutes on one H100, start excluded):
+# The GPU checks of issues 4 and 6 in one short session (about 4 minutes on one H100 without the
+# compiled run, the machine's start excluded):
 #   1. inference at full size with random weights: samples/s and peak memory for batch 1..128
 #      (target: the 12,799 MER-UniBench clips in under 1 hour on one H100);
 #   2. training at full size with random weights: step time, tokens/s and LLM MFU at the paper's
 #      batch of 3 and at batch 8, with the feature cache (target: MFU >= 40 %; batch 12 needs more than
 #      an H100's 80 GB without gradient checkpointing);
+#      the same with model.compile_layers=true (torch.compile per decoder layer; the untimed warm-up
+#      steps cover the compilation), not measured yet;
 #   3. a short FSDP run of the tiny model through configs/accelerate/fsdp.yaml on one GPU, then a
 #      resume of it from its last checkpoint.
 #
 # Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
 #     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
 #     STEPS="train-b3 fsdp" bash benchmarks/gpu_check.sh   # only some steps
-# Wheels under .whl/ (transformers and tokenizers at the versions of requirements/constraints.txt)
-# are installed into /tmp/site first when present. Each step has its own time limit and a failing
+# Wheels under .whl/ are installed into /tmp/site first when present: the device machine of
+# 2026-11-26 needed transformers and tokenizers at the versions of requirements/constraints.txt,
+# peft, av (audio), platformdirs and openpyxl. Each step has its own time limit and a failing
 # step does not stop the others.
 set -u
 OUT=${OUT:-benchmarks/results/gpu}
@@ -28,7 +32,7 @@ fi
     python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
 } 2>&1 | tee "$OUT/gpu.txt"
 
-STEPS=${STEPS:-"inference train-b3 train-b8 fsdp fsdp-resume"}
+STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume"}
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
     local name=$1 limit=$2
     shift 2
@@ -48,6 +52,9 @@ step train-b3 170 python3 benchmarks/train.py --config mercaptionplus-face --ran
 step train-b8 130 python3 benchmarks/train.py --config mercaptionplus-face --random-weights --device cuda \
     --steps 12 --warmup 4 --samples 48 --peak-tflops 989 --no-cache-run --out "$OUT/train-b8.json" \
     run.batch_size=8
+step train-b3-compiled 200 python3 benchmarks/train.py --config mercaptionplus-face --random-weights \
+    --device cuda --steps 40 --warmup 15 --samples 24 --peak-tflops 989 --no-cache-run \
+    --out "$OUT/train-b3-compiled.json" model.compile_layers=true
 data=$(python3 -c "from ovmer.train.synthetic import write_synthetic_dataset as w; print(w('/tmp/ovmer-fsdp-data', 6))")
 step fsdp 80 python3 -m accelerate.commands.launch --config_file configs/accelerate/fsdp.yaml --num_processes 1 \
     -m ovmer train tiny-face "data.dataset=csv:$data" data.num_workers=0 run.output_dir=/tmp/ovmer-fsdp \

@@ -19,6 +19,7 @@ from ovmer.models.random_weights import random_weight_model
 from ovmer.train.recipe import (
     LOSS_PNG,
     METRICS_FILE,
+    build_model,
     export_official,
     find_latest_checkpoint,
     parameter_groups,
@@ -336,3 +337,20 @@ def test_lora_input_cast_is_skipped_only_where_autocast_makes_it_useless() -> No
     torch.testing.assert_close(without_cast, with_cast)  # same products, two copies fewer
     with pytest.raises(RuntimeError):  # bf16 activations into fp32 adapters work only under autocast
         model.llm(inputs_embeds=hidden)
+
+
+@pytest.mark.slow
+def test_compiled_decoder_layers_train_like_eager_ones(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    """``model.compile_layers`` (torch.compile per decoder layer) changes speed, not the losses."""
+    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
+    eager = train(tiny_config(manifest, tmp_path / "eager", *common))
+    compiled = train(tiny_config(manifest, tmp_path / "compiled", *common, "model.compile_layers=true"))
+    assert compiled.losses == pytest.approx(eager.losses, abs=1e-5)
+    assert set(_weights(compiled.checkpoint)) == set(_weights(eager.checkpoint))  # type: ignore[arg-type]
+    built = build_model(
+        tiny_config(manifest, tmp_path / "x", "model.compile_layers=true"), torch.device("cpu")
+    )
+    layers = built.model.llm.get_base_model().model.layers
+    assert all(layer._compiled_call_impl is not None for layer in layers)  # really compiled

@@ -43,6 +43,9 @@ class ModelSection:
     llm_dtype: Literal["fp32", "fp16", "bf16"] = "fp16"
     #: Recompute LLM activations in the backward pass (not upstream; saves memory at full size).
     gradient_checkpointing: bool = False
+    #: ``torch.compile`` each LLM decoder layer (fuses the elementwise work around the matrix
+    #: products; not upstream). Costs a compilation at start-up and after new sequence lengths.
+    compile_layers: bool = False
     #: Benchmarks only: ``config``'s architecture with random weights and the tiny tokenizer, built on
     #: the device with nothing downloaded (:mod:`ovmer.models.random_weights`). Never for real runs.
     random_weights: bool = False
