@@ -86,7 +86,8 @@ def full_size_engine(
     model.eval()
     model.merge_lora()
     model.autocast_dtype = dtype if torch.device(device).type == "cuda" else None
-    return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), "full-size-random"))
+    name = f"full-size-random (tokenizer: {tokenizer.name_or_path or 'tiny, trained on the fly'})"
+    return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), name))
 
 
 def synthetic_inputs(n: int, visual: str) -> list[VideoInputs]:

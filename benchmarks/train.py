@@ -170,6 +170,7 @@ def main() -> None:
     if counts["failed"]:  # timing a run whose samples are all skipped would report nonsense
         raise SystemExit(f"feature extraction failed for {counts['failed']} of {len(samples)} clips")
     extract_s = time.perf_counter() - t0
+    tokenizer = built.processor.tokenizer.name_or_path or "tiny, trained on the fly"
     del built
 
     report: dict[str, Any] = {
@@ -180,6 +181,7 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "overrides": overrides,
+        "tokenizer": tokenizer,
         "feature_extraction_s": extract_s,
         "samples": len(samples),
     }
@@ -213,7 +215,7 @@ def main() -> None:
     print(
         f"device {report['device']}, torch {report['torch']}, {report['threads']} threads; {args.steps} steps, {args.warmup} untimed"
     )
-    print(f"feature extraction for {len(samples)} clips: {extract_s:.1f} s")
+    print(f"tokenizer: {tokenizer}; feature extraction for {len(samples)} clips: {extract_s:.1f} s")
     for key in ("without_cache", "with_cache"):
         if key in report:
             r = report[key]

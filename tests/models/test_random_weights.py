@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,12 +13,14 @@ from safetensors.torch import load_file
 from ovmer.errors import ModelError
 from ovmer.inference.engine import AffectGPTEngine
 from ovmer.inference.media_inputs import VideoInputs
+from ovmer.models.configuration_affectgpt import AffectGPTConfig
 from ovmer.models.generation import DecodingSettings
 from ovmer.models.loading import TRAINABLE_FILE, LoadedModel, save_pretrained
 from ovmer.models.processing_affectgpt import AffectGPTProcessor
 from ovmer.models.prompts import PLACEHOLDER_TOKENS
 from ovmer.models.random_weights import random_weight_model
-from ovmer.models.tiny import tiny_config
+from ovmer.models.tiny import tiny_config, tiny_tokenizer
+from tests.fake_hub import FakeHub
 from tests.models.helpers import make_tiny
 
 
@@ -71,3 +75,30 @@ def test_gathered_state_is_saved_instead_of_the_parameters(tmp_path: Path) -> No
     del full[name]
     with pytest.raises(ModelError, match="lacks 1 trainable tensor"):
         save_pretrained(model, tmp_path / "broken", processor, full_state=full)
+
+
+@pytest.mark.network
+def test_the_real_tokenizer_is_used_when_cached_and_never_downloaded(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prompt lengths are the real ones where the pinned base-LLM tokenizer is in the local cache."""
+    from transformers import AutoTokenizer
+
+    shipped = AffectGPTConfig.from_pretrained("affectgpt-face")
+    hub_tokenizer = tiny_tokenizer(vocab_size=300)  # tells itself apart from the default tiny one
+    hub_tokenizer.save_pretrained(tmp_path / "qwen")
+    fake_hub.add_folder(shipped.llm_id, tmp_path / "qwen", sha=shipped.llm_revision)
+
+    def build() -> Any:
+        config = dataclasses.replace(
+            tiny_config("face"), llm_id=shipped.llm_id, llm_revision=shipped.llm_revision
+        )
+        return random_weight_model(config, "cpu", torch.float32)[1]
+
+    assert len(build()) == len(tiny_tokenizer())  # not in the cache yet, and nothing is fetched
+    assert not fake_hub.resolve_requests(shipped.llm_id)
+    AutoTokenizer.from_pretrained(shipped.llm_id, revision=shipped.llm_revision)  # the user's cache
+    fake_hub.stop()
+    cached = build()
+    assert len(cached) == len(hub_tokenizer) != len(tiny_tokenizer())
+    assert cached.name_or_path

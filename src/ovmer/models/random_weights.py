@@ -4,9 +4,11 @@ Why: speed and memory benchmarks at full size (Qwen2.5-7B, CLIP ViT-L/14, HuBERT
 a GPU machine with no model hub. Building on the target device, with the base LLM created in its
 final dtype, avoids a 30 GB fp32 copy of the LLM in host memory and minutes of CPU initialisation.
 
-The tokenizer is :func:`ovmer.models.tiny.tiny_tokenizer`: its ids (< 400) index the full
-vocabulary, so every code path runs, but its prompts are longer in tokens than Qwen's. Benchmarks
-therefore report the tokens they actually processed. Never use this for anything but timing.
+The tokenizer is the base LLM's own (Qwen2.5's, at the config's pinned revision) when the local
+Hugging Face cache holds it, so prompt lengths are the real ones; otherwise
+:func:`ovmer.models.tiny.tiny_tokenizer`, whose ids (< 400) index the full vocabulary, so every code
+path runs, but whose prompts are longer in tokens than Qwen's. Benchmarks therefore report the
+tokens they actually processed. Never use this for anything but timing.
 """
 
 from __future__ import annotations
@@ -20,6 +22,22 @@ from ovmer.models.modeling_affectgpt import AffectGPTModel
 from ovmer.models.prompts import PLACEHOLDER_TOKENS
 
 
+def cached_tokenizer(config: AffectGPTConfig) -> Any | None:
+    """The base LLM's tokenizer at its pinned revision, set up as upstream, if the local Hugging Face
+    cache has it; ``None`` otherwise. Never downloads."""
+    from transformers import AutoTokenizer
+
+    from ovmer.models.processing_affectgpt import setup_tokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            config.llm_id, revision=config.llm_revision, local_files_only=True
+        )
+    except (OSError, ValueError):
+        return None
+    return setup_tokenizer(tokenizer, expected_ids=None)
+
+
 def random_weight_model(
     config: AffectGPTConfig,
     device: torch.device | str,
@@ -30,7 +48,8 @@ def random_weight_model(
     """``(model, tokenizer)``: ``config``'s architecture with random weights on ``device``.
 
     The base LLM is created in ``llm_dtype``; encoders, LoRA and heads in fp32 (spec §8). ``config``
-    is updated in place with the tiny tokenizer's placeholder and end-of-sequence ids.
+    is updated in place with the tokenizer's placeholder and end-of-sequence ids (the cached real
+    tokenizer if any, else the tiny one: see the module docstring).
     ``llm_layers`` keeps only the first N decoder layers: a full-width smoke test of this path on a
     CPU (the full 28 layers need about 15 GB in fp16).
     """
@@ -38,7 +57,9 @@ def random_weight_model(
 
     from ovmer.models.tiny import tiny_tokenizer
 
-    tokenizer = tiny_tokenizer()
+    tokenizer = cached_tokenizer(config)
+    if tokenizer is None:
+        tokenizer = tiny_tokenizer()
     config.placeholder_token_ids = [tokenizer.convert_tokens_to_ids(t) for t in PLACEHOLDER_TOKENS]
     config.eos_token_ids = [
         tokenizer.convert_tokens_to_ids("<|im_end|>"),
