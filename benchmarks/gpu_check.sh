@@ -16,7 +16,7 @@
 #     STEPS="train-b3 fsdp" bash benchmarks/gpu_check.sh   # only some steps
 # Wheels under .whl/ are installed into /tmp/site first when present: the device machine of
 # 2026-11-26 needed transformers and tokenizers at the versions of requirements/constraints.txt,
-# peft, av (audio), platformdirs and openpyxl. Each step has its own time limit and a failing
+# peft, av (audio), platformdirs and openpyxl. benchmarks/gpu_wheels.sh downloads them. Each step has its own time limit and a failing
 # step does not stop the others.
 set -u
 OUT=${OUT:-benchmarks/results/gpu}
