@@ -19,6 +19,8 @@ from ovmer.models.random_weights import random_weight_model
 from ovmer.train.recipe import (
     LOSS_PNG,
     METRICS_FILE,
+    BuiltModel,
+    TrainResult,
     build_model,
     export_official,
     find_latest_checkpoint,
@@ -221,17 +223,25 @@ def test_tensorboard_tracker_writes_events(manifest: Path, feature_cache: Path, 
     assert events and events[0].stat().st_size > 0
 
 
+def _plain_and_with(
+    manifest: Path, feature_cache: Path, tmp_path: Path, override: str
+) -> tuple[TrainResult, TrainResult, BuiltModel]:
+    """Two-step runs without and with ``override`` (same seed, cache, no LoRA dropout), and the model
+    that ``override`` builds."""
+    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
+    plain = train(tiny_config(manifest, tmp_path / "plain", *common))
+    cfg = tiny_config(manifest, tmp_path / "changed", *common, override)
+    return plain, train(cfg), build_model(cfg, torch.device("cpu"))
+
+
 def test_gradient_checkpointing_does_not_change_training(
     manifest: Path, feature_cache: Path, tmp_path: Path
 ) -> None:
-    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
-    plain = train(tiny_config(manifest, tmp_path / "plain", *common))
-    from ovmer.train.recipe import build_model
-
-    cfg = tiny_config(manifest, tmp_path / "ckpt", *common, "model.gradient_checkpointing=true")
-    base = build_model(cfg, torch.device("cpu")).model.llm.get_base_model()
+    plain, checkpointed, built = _plain_and_with(
+        manifest, feature_cache, tmp_path, "model.gradient_checkpointing=true"
+    )
+    base = built.model.llm.get_base_model()
     assert getattr(base, "is_activation_checkpointing", None) or base.is_gradient_checkpointing
-    checkpointed = train(cfg)
     assert checkpointed.losses == pytest.approx(plain.losses, rel=1e-6)
     a, b = _weights(plain.checkpoint), _weights(checkpointed.checkpoint)  # type: ignore[arg-type]
     for key in a:
@@ -344,13 +354,8 @@ def test_compiled_decoder_layers_train_like_eager_ones(
     manifest: Path, feature_cache: Path, tmp_path: Path
 ) -> None:
     """``model.compile_layers`` (torch.compile per decoder layer) changes speed, not the losses."""
-    common = ("run.max_steps=2", "model.lora_dropout=0.0", f"data.feature_cache={feature_cache}")
-    eager = train(tiny_config(manifest, tmp_path / "eager", *common))
-    compiled = train(tiny_config(manifest, tmp_path / "compiled", *common, "model.compile_layers=true"))
+    eager, compiled, built = _plain_and_with(manifest, feature_cache, tmp_path, "model.compile_layers=true")
     assert compiled.losses == pytest.approx(eager.losses, abs=1e-5)
     assert set(_weights(compiled.checkpoint)) == set(_weights(eager.checkpoint))  # type: ignore[arg-type]
-    built = build_model(
-        tiny_config(manifest, tmp_path / "x", "model.compile_layers=true"), torch.device("cpu")
-    )
     layers = built.model.llm.get_base_model().model.layers
     assert all(layer._compiled_call_impl is not None for layer in layers)  # really compiled
