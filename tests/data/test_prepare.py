@@ -199,13 +199,12 @@ def _worker_pids(parent: int) -> list[int]:
     return pids
 
 
-@pytest.mark.slow
-def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
-    if not Path(f"/proc/{os.getpid()}/task").is_dir():
-        pytest.skip("needs Linux /proc to find the worker processes")
+def _prepare_command(tmp_path: Path, copies: int) -> tuple[list[str], Path]:
+    """``ovmer prepare`` of ``copies`` manifest rows naming one short clip, and its cache folder."""
     write_clip(tmp_path / "k.mp4", seconds=1, width=320, height=240)
     manifest = tmp_path / "m.csv"
-    manifest.write_text("name,video\n" + "".join(f"k{i},k.mp4\n" for i in range(10)), encoding="utf-8")
+    rows = "".join(f"k{i},k.mp4\n" for i in range(copies))
+    manifest.write_text("name,video\n" + rows, encoding="utf-8")
     cache = tmp_path / "cache"
     command = [
         sys.executable,
@@ -218,6 +217,14 @@ def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
         "-o",
         str(cache),
     ]
+    return command, cache
+
+
+@pytest.mark.slow
+def test_a_crashed_worker_does_not_end_the_run(tmp_path: Path) -> None:
+    if not Path(f"/proc/{os.getpid()}/task").is_dir():
+        pytest.skip("needs Linux /proc to find the worker processes")
+    command, cache = _prepare_command(tmp_path, copies=10)
     process = subprocess.Popen([*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 90
     killed = False
@@ -259,21 +266,7 @@ def test_prepare_official_layouts_without_faces(
 
 @pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
-    write_clip(tmp_path / "k.mp4", seconds=1, width=320, height=240)
-    manifest = tmp_path / "m.csv"
-    manifest.write_text("name,video\n" + "".join(f"k{i},k.mp4\n" for i in range(20)), encoding="utf-8")
-    cache = tmp_path / "cache"
-    command = [
-        sys.executable,
-        "-m",
-        "ovmer",
-        "prepare",
-        str(tmp_path),
-        "-d",
-        f"csv:{manifest}",
-        "-o",
-        str(cache),
-    ]
+    command, cache = _prepare_command(tmp_path, copies=20)
     # A new session so that SIGINT reaches the whole process group, as Ctrl-C in a terminal does.
     # SIGINT is reset to its default in the child: a runner started in the background (`cmd &` in a
     # non-interactive shell, as some CI systems do) hands down an *ignored* SIGINT, and Python then
