@@ -91,15 +91,10 @@ class Disagreements:
             collections.defaultdict(collections.Counter)
         )
         self.examples: list[str] = []
-        self.seen_checkpoints: set[str] = set()
         # Qwen positive or not, by the wheel signs of its list's labels in stated order
         self.by_signs: collections.defaultdict[tuple[int, ...], collections.Counter[bool]] = (
             collections.defaultdict(collections.Counter)
         )
-
-    @property
-    def checkpoints(self) -> int:
-        return max(1, len(self.seen_checkpoints))
 
     def add_qwen_step_b(self, lexicon: LexiconExtractor, qwen_list: str, qwen_answer: str) -> None:
         """Record Qwen's answer on its own list against the wheel signs of the list's labels."""
@@ -115,7 +110,6 @@ class Disagreements:
     def add(
         self, checkpoint: str, text: str, gt_label: object, qwen: str, ours: str, score_differs: bool
     ) -> None:
-        self.seen_checkpoints.add(checkpoint)
         q = [item.strip().lower() for item in string_to_list(qwen) if item.strip()]
         o = [item.strip().lower() for item in string_to_list(ours) if item.strip()]
         if q != o:
@@ -125,7 +119,7 @@ class Disagreements:
                 f"  {checkpoint[11:17]} gt={gt_label} {text!r}\n      qwen {qwen}\n      lex  {ours}"
             )
 
-    def report(self, dataset: str) -> None:
+    def report(self, dataset: str, checkpoints: int) -> None:
         print(f"\n{dataset}: label lists that differ, over all checkpoints")
         for kind, count in self.kinds.most_common():
             print(f"  {count:5d}  {kind}")
@@ -150,7 +144,7 @@ class Disagreements:
             print(
                 f"  even the best rule on the wheel signs of all labels in stated order (chosen on these very"
                 f" lists) differs from Qwen's positive-vs-rest answer on {least} of {lists} scored"
-                f" decisions, {least / self.checkpoints:.1f} per checkpoint"
+                f" decisions, {least / checkpoints:.1f} per checkpoint"
             )
 
 
@@ -278,7 +272,7 @@ def main() -> None:
         print(header)
         records = [compare_checkpoint(dataset, base, gt, lexicon, mapper, shown) for base in bases]
         if args.show_disagreements:
-            shown.report(dataset)
+            shown.report(dataset, len(records))
         diffs = [float(r["lexicon"]) - float(r["qwen"]) for r in records]
         figures: dict[str, Any] = {"checkpoints": records}
         figures["paper_protocol"] = report_paper_selection(dataset, records)
