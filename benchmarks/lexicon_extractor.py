@@ -179,21 +179,21 @@ def report_chance_spread(records: list[dict[str, Any]]) -> dict[str, float]:
     print("checkpoint                      differ  lexicon right  qwen right   chance SD (points)")
     spreads = []
     for record in records:
-        n, lex_right, qwen_right = (int(record[k]) for k in ("scored", "lexicon_right", "qwen_right"))
+        n, lex_right, qwen_right = record["scored"], record["lexicon_right"], record["qwen_right"]
         spread = math.sqrt(lex_right + qwen_right) / n * 100
         spreads.append(spread)
         print(
             f"{record['checkpoint']!s:30s} {lex_right + qwen_right:6d}  {lex_right:13d}  {qwen_right:10d}   {spread:6.2f}"
         )
-    total_lex = sum(int(r["lexicon_right"]) for r in records)
-    total_qwen = sum(int(r["qwen_right"]) for r in records)
+    total_lex = sum(r["lexicon_right"] for r in records)
+    total_qwen = sum(r["qwen_right"] for r in records)
     spread = float(np.mean(spreads))
     beyond_one = math.erfc(1 / (spread * math.sqrt(2)))  # P(|N(0, spread)| > 1 point)
     any_of = 1 - (1 - beyond_one) ** len(records)
     # the most disagreements per checkpoint that keep all of them within 1 point 95 % of the time
     per_checkpoint = 1 - 0.95 ** (1 / len(records))
     allowed_sd = 1 / NormalDist().inv_cdf(1 - per_checkpoint / 2)
-    allowed = (allowed_sd * int(records[0]["scored"]) / 100) ** 2
+    allowed = (allowed_sd * records[0]["scored"] / 100) ** 2
     print(
         f"  over all checkpoints the lexicon is right in {total_lex} and Qwen in {total_qwen} of these;"
         f" a chance spread of {spread:.2f} points puts one checkpoint beyond 1 point with probability"
@@ -213,8 +213,8 @@ def report_chance_spread(records: list[dict[str, Any]]) -> dict[str, float]:
 
 def report_paper_selection(dataset: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     """The paper protocol's number for each extraction: its best checkpoint (first on ties)."""
-    qwen = [float(r["qwen"]) for r in records]
-    ours = [float(r["lexicon"]) for r in records]
+    qwen = [r["qwen"] for r in records]
+    ours = [r["lexicon"] for r in records]
     q, o = int(np.argmax(qwen)), int(np.argmax(ours))
     print(
         f"{dataset}: paper protocol (best checkpoint on the test set): qwen {records[q]['checkpoint']}"
@@ -273,7 +273,7 @@ def main() -> None:
         records = [compare_checkpoint(dataset, base, gt, lexicon, mapper, shown) for base in bases]
         if args.show_disagreements:
             shown.report(dataset, len(records))
-        diffs = [float(r["lexicon"]) - float(r["qwen"]) for r in records]
+        diffs = [r["lexicon"] - r["qwen"] for r in records]
         figures: dict[str, Any] = {"checkpoints": records}
         figures["paper_protocol"] = report_paper_selection(dataset, records)
         if dataset == "cmumosi":
