@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.media_inputs import VideoInputs
+from ovmer.media.inputs import ModelInputs
 from ovmer.models.configuration_affectgpt import AffectGPTConfig
 from ovmer.models.generation import DecodingSettings, StopRule
 from ovmer.models.loading import DTYPES, LoadedModel, load_model
@@ -90,18 +90,14 @@ def full_size_engine(
     return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), name))
 
 
-def synthetic_inputs(n: int, visual: str) -> list[VideoInputs]:
+def synthetic_inputs(n: int, visual: str) -> list[ModelInputs]:
     rng = np.random.default_rng(0)
-    return [
-        VideoInputs(
-            rng.integers(0, 255, (8, 224, 224, 3), dtype=np.uint8),
-            (0.1 * rng.standard_normal((8, 32000))).astype(np.float32),
-            visual,
-            8,
-            3.5,
-        )
-        for _ in range(n)
-    ]
+    inputs = []
+    for _ in range(n):
+        pixels = rng.integers(0, 255, (8, 224, 224, 3), dtype=np.uint8)
+        audio = (0.1 * rng.standard_normal((8, 32000))).astype(np.float32)
+        inputs.append(ModelInputs(audio=audio, frames=pixels, faces=pixels, subtitle=SUBTITLE))
+    return inputs
 
 
 def measure(

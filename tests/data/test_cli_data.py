@@ -52,5 +52,5 @@ def test_prepare_fills_missing_subtitles_with_asr(tmp_path: Path, reference: Pat
     assert result.exit_code == 0, result.output
     real = json.loads((cache / "meta" / "real.json").read_text(encoding="utf-8"))
     given = json.loads((cache / "meta" / "given.json").read_text(encoding="utf-8"))
-    assert real["subtitle_source"] == "asr" and len(real["subtitle"].split()) >= 2
-    assert given["subtitle_source"] == "dataset" and given["subtitle"] == "hello there"
+    assert real["inputs"]["subtitle_source"] == "asr" and len(real["subtitle"].split()) >= 2
+    assert given["inputs"]["subtitle_source"] == "dataset" and given["subtitle"] == "hello there"

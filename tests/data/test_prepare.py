@@ -16,14 +16,21 @@ import pytest
 from typer.testing import CliRunner
 
 from ovmer.cli.main import app
-from ovmer.data.prepare import PrepareConfig, load_prepared, prepare_dataset
+from ovmer.data.prepare import PrepareConfig, prepare_dataset
 from ovmer.data.registry import load_samples
 from ovmer.errors import DatasetError
+from ovmer.media.cache import InputsCache
+from ovmer.media.inputs import ModelInputs
 from tests.data.trees import build_tree
 from tests.synth import write_clip
 
 pytest.importorskip("mediapipe", reason="prepare needs the [media] extra")
 runner = CliRunner()
+
+
+def load_prepared(cache: Path, name: str) -> ModelInputs:
+    """A prepared sample read back through the cache class, as ``infer --prepared`` reads it."""
+    return InputsCache(cache).read(name)
 
 
 @pytest.fixture
@@ -80,13 +87,16 @@ def test_prepare_records_failures_and_resumes(tmp_path: Path, mixed_manifest: Pa
 
     real = load_prepared(cache, "real")
     assert real.frames is not None and real.frames.shape == (8, 224, 224, 3) and real.frames.dtype == np.uint8
-    assert real.faces.shape == (8, 224, 224, 3) and real.audio_clips.shape == (8, 32_000)
+    assert real.faces is not None and real.faces.shape == (8, 224, 224, 3) and real.audio.shape == (8, 32_000)
     assert real.subtitle == "I don't know! I, I, I don't have experience in this area."
-    assert sum(real.meta["face_found"]) >= 7 and real.meta["face_source"] == "detected"
-    assert real.meta["frame_indices"] == [0, 11, 22, 33, 44, 55, 66, 77]
+    provenance = real.provenance
+    assert provenance.face_found is not None and sum(provenance.face_found) >= 7
+    assert provenance.face_source == "mediapipe" and provenance.subtitle_source == "dataset"
+    assert provenance.frame_indices == [0, 11, 22, 33, 44, 55, 66, 77]
     crops = np.load(cache / "openface_face" / "real.npy")
     assert crops.shape == (8, 112, 112, 3) and crops.dtype == np.uint8  # upstream openface_face layout
-    assert load_prepared(cache, "silent_with_wav").meta["audio_source"].endswith("tone.wav")
+    with_wav = load_prepared(cache, "silent_with_wav").provenance
+    assert with_wav.audio_source == "wav" and str(with_wav.audio_file).endswith("tone.wav")
 
     again = runner.invoke(app, args)
     assert again.exit_code == 3
@@ -115,7 +125,7 @@ def test_workers_give_identical_results(tmp_path: Path, media: dict[str, Path]) 
     assert one.done == two.done == 4 and one.ok and two.ok
     for i in range(4):
         a, b = load_prepared(tmp_path / "one", f"c{i}"), load_prepared(tmp_path / "two", f"c{i}")
-        assert np.array_equal(a.audio_clips, b.audio_clips)
+        assert np.array_equal(a.audio, b.audio)
         assert a.frames is not None and b.frames is not None
         assert np.abs(a.frames.astype(int) - b.frames.astype(int)).max() <= 2  # decoder threads may differ
 
@@ -126,10 +136,15 @@ def test_official_faces_are_used_and_settings_are_guarded(tmp_path: Path, media:
     result = runner.invoke(app, ["prepare", str(tmp_path), "-d", "ovmerd", "-o", str(cache), "--limit", "2"])
     assert result.exit_code == 0, result.output
     first = load_prepared(cache, tree.test_names[0])
-    assert first.meta["face_source"] == "openface"
-    assert first.meta["face_file"].endswith(f"openface_face/{tree.test_names[0]}/{tree.test_names[0]}.npy")
-    assert first.faces.shape == (8, 224, 224, 3) and int(first.faces[0, 0, 0, 0]) == 100
-    assert first.label == "sad" and first.subtitle == ""
+    meta = InputsCache(cache).read_meta(tree.test_names[0])
+    assert meta is not None and first.provenance.face_source == "openface"
+    assert meta["face_file"].endswith(f"openface_face/{tree.test_names[0]}/{tree.test_names[0]}.npy")
+    assert (
+        first.faces is not None
+        and first.faces.shape == (8, 224, 224, 3)
+        and int(first.faces[0, 0, 0, 0]) == 100
+    )
+    assert meta["label"] == "sad" and first.subtitle == ""
     assert not (cache / "meta" / f"{tree.test_names[2]}.json").exists()  # --limit 2
     clash = runner.invoke(
         app, ["prepare", str(tmp_path), "-d", "ovmerd", "-o", str(cache), "--faces", "detect"]
@@ -259,9 +274,14 @@ def test_prepare_official_layouts_without_faces(
     assert summary.ok and summary.done == len(tree.test_names)
     for name in tree.test_names:
         prepared = load_prepared(tmp_path / "cache", name)
-        assert prepared.meta["face_source"] == "detected"  # no official arrays: detector + fallback
-        assert prepared.meta["audio_source"].endswith(f"{name}.wav")
-        assert prepared.label == tree.labels[name] and prepared.subtitle == tree.subtitles[name]
+        meta = InputsCache(tmp_path / "cache").read_meta(name)
+        assert prepared.provenance.face_source == "mediapipe"  # no official arrays: detector + fallback
+        assert str(prepared.provenance.audio_file).endswith(f"{name}.wav")
+        assert (
+            meta is not None
+            and meta["label"] == tree.labels[name]
+            and prepared.subtitle == tree.subtitles[name]
+        )
 
 
 @pytest.mark.slow

@@ -13,10 +13,11 @@ from ovmer.cli.main import app
 from ovmer.data.registry import load_samples, manifest_samples
 from ovmer.errors import DatasetError, OvmerError
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.results import read_jsonl_records
-from ovmer.inference.runner import infer_split
+from ovmer.inference.sample_inputs import SampleLoader
+from ovmer.inference.split import infer_split
 from ovmer.models.generation import DecodingSettings
 from ovmer.models.loading import load_model
+from ovmer.results.jsonl import read_records
 from ovmer.safe_pickle import load_npz_key
 from tests.models.helpers import write_clip, write_wav
 
@@ -66,13 +67,15 @@ def test_resume_after_crash_equals_uninterrupted(
     out = tmp_path / "crashed"
     first = _run(engine, manifest, out, max_batches=1)  # "crash" after one batch
     assert first.generated == 2 and first.npz is None  # type: ignore[attr-defined]
-    jsonl = out / "toy" / "ovlabels" / "responses.jsonl"
+    jsonl = out / "toy" / "ovlabels" / "answers.jsonl"
     with open(jsonl, "a", encoding="utf-8") as handle:  # the process died mid-write
         handle.write('{"name": "s2", "resp')
     second = _run(engine, manifest, out)
     assert (second.already_done, second.generated) == (2, 3)  # type: ignore[attr-defined]
-    records = read_jsonl_records(jsonl)
-    assert sorted(r["name"] for r in records) == ["s0", "s1", "s2", "s3", "s4"]  # each exactly once
+    records = read_records(jsonl)
+    assert sorted(r.name for r in records) == ["s0", "s1", "s2", "s3", "s4"]  # each exactly once
+    assert all(r.model and r.dataset == "toy" and r.task == "ovlabels" for r in records)
+    assert all(r.inputs and r.inputs["audio_source"] == "video" for r in records)  # provenance recorded
     assert load_npz_key(second.npz, "name2reason").tolist() == expected  # type: ignore[attr-defined]
     third = _run(engine, manifest, out)
     assert third.generated == 0  # type: ignore[attr-defined]
@@ -108,8 +111,8 @@ def test_bad_sample_fails_or_is_skipped(engine: AffectGPTEngine, manifest: Path,
         skip_errors=True,
     )
     assert (result.generated, result.skipped, result.npz) == (4, 1, None)
-    errors = read_jsonl_records(tmp_path / "b" / "toy" / "ovlabels" / "errors.jsonl")
-    assert errors[0]["name"] == "s3"
+    errors = read_records(tmp_path / "b" / "toy" / "ovlabels" / "errors.jsonl")
+    assert errors[0].name == "s3" and errors[0].error is not None and "missing.mp4" in errors[0].error
 
 
 def test_cli_infer_manifest(manifest: Path, tiny_frame_dir: Path, tmp_path: Path) -> None:
@@ -225,11 +228,9 @@ def test_cli_infer_from_a_prepare_cache(tmp_path: Path, tiny_face_dir: Path) -> 
     assert _answers(tmp_path / "cached") == _answers(tmp_path / "direct")
     not_a_cache = CliRunner().invoke(app, [*args[:-1], str(tmp_path)])
     assert not_a_cache.exit_code == 2 and "prepare.json" in not_a_cache.output
-    from ovmer.inference.runner import SampleLoader
-
     with pytest.raises(DatasetError, match="holds a prepared 'mer2023', not 'mer2024'"):
-        SampleLoader(cache, "mer2024")  # MER2024 has the same sample names: never mix the caches
-    SampleLoader(cache, "MER2023").close()
+        SampleLoader("face", cache, "mer2024")  # MER2024 has the same sample names: never mix the caches
+    SampleLoader("face", cache, "MER2023").close()
 
 
 def test_cli_infer_needs_root_for_registered_datasets(tmp_path: Path, tiny_frame_dir: Path) -> None:
@@ -243,18 +244,19 @@ def test_sample_loader_picks_official_faces_then_detection(tmp_path: Path) -> No
     import numpy as np
 
     pytest.importorskip("mediapipe")
-    from ovmer.inference.runner import SampleLoader
 
     write_clip(tmp_path / "a.mp4", [(120, 90, 60)] * 5)
     np.save(tmp_path / "a.npy", np.zeros((3, 112, 112, 3), np.uint8))
     manifest = tmp_path / "m.csv"
     manifest.write_text("name,video,face\nwith,a.mp4,a.npy\nwithout,a.mp4,missing.npy\n", encoding="utf-8")
-    loader = SampleLoader()
+    faces, frames = SampleLoader("face"), SampleLoader("frame")
     try:
-        with_face, without_face = (loader(s, "face")[0] for s in manifest_samples(manifest))
-        frames, subtitle = loader(manifest_samples(manifest)[0], "frame")
+        with_face, without_face = (faces(s).provenance for s in manifest_samples(manifest))
+        frame_inputs = frames(manifest_samples(manifest)[0])
     finally:
-        loader.close()
+        faces.close()
+        frames.close()
     assert (with_face.face_source, with_face.num_source_frames) == ("openface", 3)
-    assert without_face.face_source == "detected" and without_face.face_found == [False] * 8
-    assert frames.face_source is None and frames.num_source_frames == 5 and subtitle is None
+    assert without_face.face_source == "mediapipe" and without_face.face_found == [False] * 8
+    assert frame_inputs.provenance.face_source is None and frame_inputs.provenance.num_source_frames == 5
+    assert frame_inputs.subtitle is None

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ovmer.errors import MediaError
-from ovmer.media import ClipInputs, FaceDetector, faces_for_model, load_clip_inputs
+from ovmer.media import FaceDetector, ModelInputs, SampleMedia, build_model_inputs, faces_for_model
 from ovmer.media.decode import read_sampled_frames
 from ovmer.media.faces import stack_size
 
@@ -96,38 +96,44 @@ def test_faces_for_model_rejects_bad_arrays(array: np.ndarray, message: str) -> 
         faces_for_model(array, source="openface_face/x.npy")
 
 
-def test_load_clip_inputs_real_clip(real_clip: Path, real_wav: Path, detector: FaceDetector) -> None:
-    inputs = load_clip_inputs(real_clip, audio=real_wav, subtitle="hello", detector=detector)
-    assert isinstance(inputs, ClipInputs)
+def test_builder_on_real_clip(real_clip: Path, real_wav: Path, detector: FaceDetector) -> None:
+    media = SampleMedia(video=real_clip, wav=real_wav, subtitle="hello")
+    inputs = build_model_inputs(media, "both", detector=detector)
+    assert isinstance(inputs, ModelInputs)
+    assert inputs.frames is not None and inputs.faces is not None and inputs.face_crops is not None
     assert inputs.frames.shape == (8, 224, 224, 3) and inputs.frames.dtype == np.uint8
     assert inputs.faces.shape == (8, 224, 224, 3) and inputs.faces.dtype == np.uint8
-    assert inputs.face_crops.shape == (8, 112, 112, 3) and inputs.face_source == "detected"
-    assert inputs.face_found.sum() >= 7
-    assert inputs.audio.shape == (55_357,) and inputs.sample_rate == 16_000
-    assert inputs.audio_clips.shape == (8, 32_000)
-    assert inputs.frame_indices == [0, 11, 22, 33, 44, 55, 66, 77] and inputs.num_video_frames == 88
-    assert inputs.subtitle == "hello"
+    provenance = inputs.provenance
+    assert inputs.face_crops.shape == (8, 112, 112, 3) and provenance.face_source == "mediapipe"
+    assert provenance.face_found is not None and sum(provenance.face_found) >= 7
+    assert provenance.audio_seconds * 16_000 == pytest.approx(55_357)
+    assert (provenance.audio_source, provenance.audio_file) == ("wav", str(real_wav))
+    assert inputs.audio.shape == (8, 32_000)
+    assert provenance.frame_indices == [0, 11, 22, 33, 44, 55, 66, 77] and provenance.num_source_frames == 88
+    assert inputs.subtitle == "hello" and provenance.subtitle_source == "dataset"
     # Frames are RGB, faces BGR: the same skin is red-dominant in channel 0 of frames only.
     assert inputs.faces[:, 80:150, 80:150, 2].mean() > inputs.faces[:, 80:150, 80:150, 0].mean()
 
 
-def test_load_clip_inputs_uses_official_face_file(grey_clip: Path, tmp_path: Path) -> None:
+def test_builder_uses_official_face_file(grey_clip: Path, tmp_path: Path) -> None:
     official = np.random.default_rng(0).integers(0, 255, (20, 112, 112, 3), dtype=np.uint8)
     face_file = tmp_path / "openface_face" / "grey.npy"
     face_file.parent.mkdir()
     np.save(face_file, official)
-    inputs = load_clip_inputs(grey_clip, face_file=face_file)
-    assert inputs.face_source == "openface" and inputs.face_crops.shape == (20, 112, 112, 3)
-    assert inputs.faces.shape == (8, 224, 224, 3)
-    assert inputs.subtitle is None
+    inputs = build_model_inputs(SampleMedia(video=grey_clip, face_array=face_file), "both")
+    assert inputs.provenance.face_source == "openface" and inputs.face_crops is not None
+    assert inputs.face_crops.shape == (20, 112, 112, 3)
+    assert inputs.faces is not None and inputs.faces.shape == (8, 224, 224, 3)
+    assert inputs.subtitle is None and inputs.provenance.subtitle_source is None
 
 
-def test_load_clip_inputs_needs_audio(tmp_path: Path) -> None:
+def test_builder_needs_audio(tmp_path: Path) -> None:
     from tests.synth import write_clip
 
     clip = write_clip(tmp_path / "mute.mp4", audio=False)
-    with pytest.raises(MediaError, match="no audio track"):
-        load_clip_inputs(clip)
+    with pytest.raises(MediaError, match="no audio track") as caught:
+        build_model_inputs(SampleMedia(video=clip))
+    assert caught.value.stage == "audio"  # type: ignore[attr-defined]
 
 
 def test_tilted_face_is_levelled_like_openface(real_clip: Path, detector: FaceDetector) -> None:

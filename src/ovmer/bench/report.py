@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ovmer.atomic import atomic_open, write_text_atomic
+from ovmer.bench.result import BenchResult
 from ovmer.data.benchmarks import Family
 from ovmer.scoring.dataset import DatasetScore
 from ovmer.scoring.protocol import Protocol
 from ovmer.scoring.report import METRIC_TITLES, dataset_markdown, pct
-
-if TYPE_CHECKING:
-    from ovmer.bench.runner import BenchResult
 
 
 def chart_values(score: DatasetScore) -> dict[str, float]:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import TaskID
 
 from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
 from ovmer.progress import progress_bar
@@ -57,14 +56,6 @@ def bench(
     label_extractor = build_extractor(extractor, decoding=decoding, assets=assets)
     ids = [d.strip() for d in datasets.split(",") if d.strip()]
     with progress_bar("[bold]{task.description}[/]", console=err_console) as progress:
-        bars: dict[str, TaskID] = {}
-
-        def hook(dataset: str, stage: str, done: int, total: int) -> None:
-            key = f"{dataset} {stage}"
-            if key not in bars:
-                bars[key] = progress.add_task(key, total=total)
-            progress.update(bars[key], completed=done)
-
         result = run_bench(
             model,
             ids,
@@ -91,7 +82,7 @@ def bench(
                 ]
                 + (["--limit", str(limit)] if limit else [])
             ),
-            progress=hook,
+            progress=progress,
             limit=limit,
         )
     for run in result.datasets.values():

@@ -23,7 +23,9 @@ def run_clues(
 
     result = describe_with_clues(video, subtitle=subtitle, llm=llm, fps=fps, transcribe_speech=not no_asr)
     if as_json:
-        typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        from ovmer.clues.answerer import clue_record
+
+        typer.echo(json.dumps(clue_record(result, video.stem, video).to_json(), ensure_ascii=False))
         return
     clues = result.clues
     face = clues["face"]

@@ -9,8 +9,9 @@ import typer
 
 from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
 from ovmer.llm.backends import HTTPSettings
-from ovmer.llm.run import build_extractor, extract_file, read_input
+from ovmer.llm.run import build_extractor, extract_file
 from ovmer.progress import progress_bar
+from ovmer.results import read_predictions
 
 
 def register(app: typer.Typer) -> None:
@@ -78,7 +79,7 @@ def extract(
             batch_size=batch_size,
         ),
     )
-    total = len(read_input(in_path).records)
+    total = len(read_predictions(in_path).records)
     with progress_bar(f"[bold]{task}[/]", console=err_console, transient=False) as progress:
         bar = progress.add_task(task, total=total)
         report = extract_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sys
 from pathlib import Path
@@ -17,8 +18,8 @@ from ovmer.errors import InputFormatError
 from ovmer.labels.mapping import LabelMapper
 from ovmer.metrics.grouping import grouping_metric, read_grouping_replies
 from ovmer.progress import progress_bar
-from ovmer.results.formats import PredictionRecord, Predictions, write_jsonl, write_official
-from ovmer.scoring.dataset import load_prediction_file, score_file
+from ovmer.results import Predictions, read_predictions, write_official, write_records
+from ovmer.scoring.dataset import score_file
 from ovmer.scoring.protocol import Protocol
 from ovmer.scoring.report import (
     dataset_markdown,
@@ -88,7 +89,7 @@ def score(
         from ovmer.data.groundtruth import read_ground_truth
 
         ground_truth = read_ground_truth(dataset, gt)
-        predictions = load_prediction_file(pred).field_map("ov_labels")
+        predictions = read_predictions(pred).field_map("ov_labels")
         g = grouping_metric(ground_truth, predictions, read_grouping_replies(grouping))
         data["gpt_grouping"] = {"samples": g.samples, "accuracy": g.accuracy * 100, "recall": g.recall * 100,
                                 "avg": g.avg * 100, "f": g.f * 100}  # fmt: skip
@@ -205,7 +206,7 @@ def convert(
 
     Example: ovmer convert checkpoint_000050_loss_0.527.npz epoch50.jsonl --model affectgpt
     """
-    predictions = load_prediction_file(source)
+    predictions = read_predictions(source)
     if dest.suffix == ".jsonl":
         base = (
             source.name.removesuffix(".npz")
@@ -214,18 +215,12 @@ def convert(
             .removesuffix("-openset")
         )
         records = [
-            PredictionRecord(
-                r.name,
-                r.text,
-                r.ov_labels,
-                r.sentiment,
-                model or r.model,
-                run or r.run,
-                checkpoint or r.checkpoint or base,
+            dataclasses.replace(
+                r, model=model or r.model, run=run or r.run, checkpoint=checkpoint or r.checkpoint or base
             )
             for r in predictions.records.values()
         ]
-        write_jsonl(records, dest)
+        write_records(dest, records)
         console.print(f"wrote {len(records)} records to {dest}")
     elif dest.suffix == ".npz":
         written = write_official(Predictions(str(source), predictions.records), dest)

@@ -1,16 +1,9 @@
 """``ovmer prepare``: turn a whole dataset into model-ready inputs in a cache folder.
 
-Cache layout (every file written to a temporary name and renamed, so a killed run never leaves a
-half-written file; a sample is *done* once its ``meta/<name>.json`` exists, which is written last)::
-
-    CACHE/
-      prepare.json                 settings of the run (a resumed run must use the same ones)
-      frames/<name>.npy            uint8 [8, 224, 224, 3] RGB   (spec affectgpt-model §4.1)
-      openface_face/<name>.npy     uint8 [8, 112, 112, 3] BGR   detected faces, upstream layout (§4.2)
-      audio/<name>.npy             float32 [8, 32000]           8 clips of 2 s at 16 kHz (§4.3)
-      meta/<name>.json             subtitle, label, sources, face-found mask, timings
-      manifest.jsonl               one line per finished sample (rewritten at the end of a run)
-      errors.jsonl                 one line per sample that failed in the last run, with the reason
+Each sample goes through the one inputs builder (:func:`ovmer.media.inputs.build_model_inputs`) and
+is stored by :class:`ovmer.media.cache.InputsCache` (its docstring gives the layout), so ``infer``,
+``bench`` and ``features extract`` read back exactly what they would have decoded. This module runs
+the samples (in worker processes, surviving crashes), records failures and resumes.
 
 When the dataset ships official OpenFace arrays they are used (what the checkpoints were trained on)
 and only their path is recorded; ``faces="detect"`` forces ovmer's detector.
@@ -35,16 +28,16 @@ import numpy as np
 
 from ovmer.atomic import atomic_open, write_json_atomic
 from ovmer.data.registry import Sample
-from ovmer.errors import DatasetError, OvmerError
-
-FACE_MODES = ("auto", "detect", "official")
+from ovmer.errors import DatasetError, InputStageError, OvmerError
+from ovmer.media.cache import InputsCache, safe_sample_name
+from ovmer.media.inputs import FACE_MODES, FaceDetectors
 
 
 @dataclass(frozen=True)
 class PrepareConfig:
     """Settings that change the cache content (recorded in ``prepare.json``)."""
 
-    n_frames: int = 8  # spec affectgpt-model §4.1
+    n_frames: int = 8  # frames the released models see (docs/model.md)
     crop_size: int = 112  # OpenFace's aligned size
     faces: str = "auto"  # auto: official array when present, else detect; detect; official (required)
     save_frames: bool = True
@@ -69,199 +62,61 @@ class PrepareSummary:
         return self.failed == 0
 
 
-@dataclass
-class PreparedSample:
-    """A cached sample loaded back for the model (shapes as in :class:`ovmer.media.ClipInputs`)."""
-
-    name: str
-    frames: np.ndarray | None  # uint8 [T, 224, 224, 3] RGB (None when frames were not saved)
-    faces: np.ndarray  # uint8 [T, 224, 224, 3] BGR
-    audio_clips: np.ndarray  # float32 [8, 32000]
-    subtitle: str | None
-    label: Any
-    meta: dict[str, Any]
-
-
-def _safe_name(name: str) -> str:
-    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
-        raise DatasetError(f"sample name {name!r} cannot be used as a file name")
-    return name
-
-
-def _save_npy(path: Path, array: np.ndarray) -> int:
-    """Write ``array`` to ``path`` via a temporary file + rename; returns the byte size.
-
-    No fsync: cache entries are reproducible, and fsync cost ~15 ms per file (as much as the face
-    detector). A kill leaves only a hidden temporary; after a power loss a renamed file could be
-    short, which :func:`is_done` catches by comparing the sizes recorded in the meta file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-            size = handle.tell()
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return size
-
-
-def _write_meta(path: Path, meta: dict[str, Any]) -> None:
-    # The commit marker of a sample: temp + rename like the arrays (no fsync, see _save_npy); a
-    # truncated meta file fails to parse and the sample is simply prepared again.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _meta_path(out: Path, name: str) -> Path:
-    return out / "meta" / f"{name}.json"
-
-
-def is_done(out: Path, name: str) -> bool:
-    """True when the sample's meta file and every file it lists exist."""
-    meta_file = _meta_path(out, name)
-    if not meta_file.is_file():
-        return False
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    sizes: dict[str, int] = meta.get("file_sizes", {})
-    for key in ("frames_file", "face_file", "audio_file"):
-        name_ = meta.get(key)
-        if name_ is None:
-            continue
-        path = out / name_ if not Path(name_).is_absolute() else Path(name_)
-        if not path.is_file() or (name_ in sizes and path.stat().st_size != sizes[name_]):
-            return False
-    return True
-
-
 class _Worker:
     """Per-process state: the face detector (MediaPipe graphs cannot cross processes)."""
 
     def __init__(self, config: PrepareConfig, threads: int) -> None:
         self.config = config
         self.threads = threads
-        self._detector: Any = None
+        self.detectors = FaceDetectors(crop_size=config.crop_size)  # created on first detection
 
-    def detector(self) -> Any:
-        if self._detector is None:
-            from ovmer.media.faces import FaceDetector
-
-            self._detector = FaceDetector(crop_size=self.config.crop_size)
-        return self._detector
-
-    def run(self, sample: Sample, out: Path) -> dict[str, Any]:
-        from ovmer.media.audio import audio_clips, load_audio, model_audio
-        from ovmer.media.decode import read_clip
-        from ovmer.media.faces import faces_for_model
+    def _asr(self, waveform: np.ndarray) -> str:
+        from ovmer.media.asr import transcribe
 
         config = self.config
-        name = _safe_name(sample.name)
-        timings: dict[str, float] = {}
-        sizes: dict[str, int] = {}
-        stage = "video"
+        return transcribe(
+            waveform, model=config.asr_model, language=config.language, threads=max(self.threads, 1)
+        )
+
+    def run(self, sample: Sample, out: Path) -> dict[str, Any]:
+        """Build one sample's inputs and store them; a failure is raised as :class:`_SampleFailure`."""
+        from ovmer.media.inputs import build_model_inputs
+
+        config = self.config
+        name = safe_sample_name(sample.name)
         cpu_start, wall_start = time.process_time(), time.perf_counter()
         try:
-            start = time.perf_counter()
-            if sample.video is None:
-                raise DatasetError("the sample has no video path")
-            use_wav = sample.audio is not None and sample.audio.is_file()
-            # One pass over the container: frames, and the audio track unless a wav is given.
-            clip = read_clip(sample.video, config.n_frames, with_audio=not use_wav, threads=self.threads)
-            sampled, indices, info = clip.frames, clip.indices, clip.info
-            timings["decode_s"] = time.perf_counter() - start
-
-            stage = "faces"
-            start = time.perf_counter()
-            official = sample.face is not None and sample.face.is_file() and config.faces != "detect"
-            if config.faces == "official" and not official:
-                raise DatasetError(f"official face array not found: {sample.face}")
-            face_record: dict[str, Any]
-            if official:
-                assert sample.face is not None
-                faces = np.load(sample.face, allow_pickle=False)
-                faces_for_model(faces, config.n_frames, source=os.fspath(sample.face))  # validates N > 0
-                face_record = {"face_source": "openface", "face_file": os.fspath(sample.face)}
-            else:
-                track = self.detector().track(sampled)
-                face_rel = f"openface_face/{name}.npy"
-                sizes[face_rel] = _save_npy(out / face_rel, track.crops)
-                face_record = {
-                    "face_source": "detected",
-                    "face_file": face_rel,
-                    "face_found": track.found.tolist(),
-                    "face_detector": track.sources,
-                }
-            timings["faces_s"] = time.perf_counter() - start
-
-            frames_rel = None
-            if config.save_frames:
-                frames_rel = f"frames/{name}.npy"
-                sizes[frames_rel] = _save_npy(out / frames_rel, clip.model_frames)
-
-            stage = "audio"
-            start = time.perf_counter()
-            if use_wav:
-                assert sample.audio is not None
-                audio_source: Path = sample.audio
-                waveform = load_audio(sample.audio)
-            elif clip.audio is not None:
-                audio_source = sample.video
-                waveform = model_audio(clip.audio, clip.audio_rate)
-            else:
-                raise DatasetError(
-                    f"no audio: {sample.audio or 'no wav given'} does not exist and the video has no audio track"
-                )
-            audio_rel = f"audio/{name}.npy"
-            sizes[audio_rel] = _save_npy(out / audio_rel, audio_clips(waveform))
-            timings["audio_s"] = time.perf_counter() - start
-
-            stage = "subtitle"
-            subtitle, subtitle_source = sample.subtitle, "dataset" if sample.subtitle is not None else None
-            if subtitle is None and config.asr:
-                from ovmer.media.asr import transcribe
-
-                start = time.perf_counter()
-                subtitle = transcribe(
-                    waveform, model=config.asr_model, language=config.language, threads=max(self.threads, 1)
-                )
-                subtitle_source = "asr"
-                timings["asr_s"] = time.perf_counter() - start
-
+            inputs = build_model_inputs(
+                sample.media(),
+                "both",
+                faces=config.faces,
+                detector=self.detectors,
+                asr=self._asr if config.asr else None,
+                n_frames=config.n_frames,
+                crop_size=config.crop_size,
+                threads=self.threads,
+            )
             # CPU seconds of this process for the sample: robust to other load on a shared machine.
-            timings["cpu_s"] = time.process_time() - cpu_start
-            timings["total_s"] = time.perf_counter() - wall_start
-            meta = {
-                "name": name,
+            inputs.timings["cpu_s"] = time.process_time() - cpu_start
+            inputs.timings["total_s"] = time.perf_counter() - wall_start
+            extra = {
                 "split": sample.split,
                 "label": sample.label,
                 "description": sample.description,
-                "subtitle": subtitle,
-                "subtitle_source": subtitle_source,
-                "video": os.fspath(sample.video),
-                "audio_source": os.fspath(audio_source),
-                "num_video_frames": info.num_frames,
-                "frame_indices": indices,
-                "audio_samples": int(waveform.shape[0]),
-                "frames_file": frames_rel,
-                "audio_file": audio_rel,
-                "file_sizes": sizes,
-                **face_record,
-                "timings": timings,
+                "video": None if sample.video is None else os.fspath(sample.video),
             }
-            _write_meta(_meta_path(out, name), meta)
-            return meta
-        except OvmerError as exc:
-            raise _SampleFailure(stage, type(exc).__name__, str(exc)) from exc
+            return InputsCache(out).write(name, inputs, save_frames=config.save_frames, extra=extra)
+        except InputStageError as exc:
+            cause = exc.cause
+            detail = (
+                str(cause)
+                if isinstance(cause, OvmerError)
+                else "".join(traceback.format_exception_only(type(cause), cause)).strip()
+            )
+            raise _SampleFailure(exc.stage, type(cause).__name__, detail) from exc
         except Exception as exc:  # one bad sample must never end the run: record it with its trace
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            raise _SampleFailure(stage, type(exc).__name__, detail) from exc
+            raise _SampleFailure("cache", type(exc).__name__, detail) from exc
 
 
 class _SampleFailure(Exception):
@@ -329,16 +184,6 @@ def _check_settings(out: Path, config: PrepareConfig, dataset: str) -> None:
     write_json_atomic(settings_file, settings)
 
 
-def _remove_stale_temporaries(out: Path) -> None:
-    # A killed run (SIGKILL, power loss) can leave atomic-write temporaries behind; they are never
-    # mistaken for results (a sample counts as done only through its meta file) but waste space.
-    for sub in ("frames", "openface_face", "audio", "meta", "."):
-        folder = out / sub
-        if folder.is_dir():
-            for leftover in folder.glob(".*.tmp"):
-                leftover.unlink(missing_ok=True)
-
-
 def _write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
     with atomic_open(path) as handle:
         for record in records:
@@ -378,12 +223,13 @@ def prepare_dataset(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for sample in samples:
-        _safe_name(sample.name)
+        safe_sample_name(sample.name)
     _check_settings(out, config, dataset)
-    _remove_stale_temporaries(out)
+    cache = InputsCache(out)
+    cache.remove_stale_temporaries()
     started = time.perf_counter()
     summary = PrepareSummary(total=len(samples))
-    todo = [s for s in samples if not is_done(out, s.name)]
+    todo = [s for s in samples if not cache.is_done(s.name)]
     summary.skipped = len(samples) - len(todo)
     if on_total is not None:
         on_total(len(todo), summary.skipped)
@@ -409,8 +255,7 @@ def prepare_dataset(
                     for sample in todo:
                         record(*_run(worker, sample, out))
             finally:
-                if worker._detector is not None:
-                    worker._detector.close()
+                worker.detectors.close()
         else:
             _run_pool(todo, out, config, workers, record)
     finally:
@@ -499,38 +344,7 @@ def _crash_record(sample: Sample) -> dict[str, Any]:
 
 def write_manifest(out: Path, samples: Sequence[Sample]) -> int:
     """Rewrite ``manifest.jsonl`` from the meta files of the finished samples; returns the row count."""
-    rows = []
-    for sample in samples:
-        meta_file = _meta_path(out, sample.name)
-        if meta_file.is_file():
-            rows.append(json.loads(meta_file.read_text(encoding="utf-8")))
+    cache = InputsCache(out)
+    rows = [meta for meta in (cache.read_meta(s.name) for s in samples) if meta is not None]
     _write_jsonl(out / "manifest.jsonl", rows)
     return len(rows)
-
-
-def load_prepared(cache: str | os.PathLike[str], name: str, n_frames: int = 8) -> PreparedSample:
-    """Load one prepared sample in model form (faces resized to 224 and sampled per spec §4.2).
-
-    Raises:
-        DatasetError: the sample is not in the cache.
-    """
-    from ovmer.media.faces import faces_for_model
-
-    cache = Path(cache)
-    meta_file = _meta_path(cache, _safe_name(name))
-    if not meta_file.is_file():
-        raise DatasetError(f"{name}: not prepared in {cache} (no {meta_file}); run ovmer prepare first")
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    face_file = Path(meta["face_file"])
-    face_file = face_file if face_file.is_absolute() else cache / face_file
-    faces = faces_for_model(np.load(face_file, allow_pickle=False), n_frames, source=os.fspath(face_file))
-    frames = np.load(cache / meta["frames_file"]) if meta.get("frames_file") else None
-    return PreparedSample(
-        name=name,
-        frames=frames,
-        faces=faces,
-        audio_clips=np.load(cache / meta["audio_file"]),
-        subtitle=meta.get("subtitle"),
-        label=meta.get("label"),
-        meta=meta,
-    )

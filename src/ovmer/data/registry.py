@@ -27,6 +27,7 @@ from ovmer.data.benchmarks import BENCHMARKS, BenchmarkDataset, Family, get_benc
 from ovmer.data.groundtruth import read_ground_truth
 from ovmer.errors import DatasetError, InputFormatError
 from ovmer.labels.parse import string_to_list
+from ovmer.media.inputs import SampleMedia
 
 CSV_PREFIX = "csv:"
 
@@ -50,6 +51,12 @@ class Sample:
         for key in ("video", "audio", "face"):
             record[key] = None if record[key] is None else os.fspath(record[key])
         return record
+
+    def media(self) -> SampleMedia:
+        """The sample's files and subtitle, as the one inputs builder takes them."""
+        return SampleMedia(
+            name=self.name, video=self.video, wav=self.audio, face_array=self.face, subtitle=self.subtitle
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ def face_path(folder: Path, dataset: BenchmarkDataset, name: str) -> Path:
     return folder / dataset.face_dir / f"{name}.npy"
 
 
-def read_subtitles(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
+def read_dataset_subtitles(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
     """``name → subtitle`` from the benchmark's transcript column (NaN → ``""``, spec §2.2, §9).
 
     Raises:
@@ -221,7 +228,7 @@ def benchmark_samples(
         labels = read_ground_truth(dataset, label_path, split)
     has_subtitles = dataset.subtitle_file is not None
     try:
-        subtitles = read_subtitles(folder, dataset)
+        subtitles = read_dataset_subtitles(folder, dataset)
     except InputFormatError:
         if require_subtitles:
             raise

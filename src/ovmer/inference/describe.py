@@ -1,30 +1,28 @@
-"""Describe one video with AffectGPT: media pipeline + model in one call (``ovmer describe``)."""
+"""Describe one video with AffectGPT (``ovmer describe``): the one inputs builder + the engine,
+answered as the one answer record (what ``--json`` prints)."""
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.media_inputs import load_video_inputs, sibling_wav
+from ovmer.media.inputs import SampleMedia, build_model_inputs, sibling_wav
 from ovmer.models.generation import DecodingSettings
+from ovmer.results.record import AnswerRecord
 
 
-def transcribe_clip(
-    video: str | os.PathLike[str],
-    audio: str | os.PathLike[str] | None = None,
-    *,
-    model: str | None = None,
-    language: str | None = None,
-) -> str:
-    """Subtitle by speech recognition (:func:`ovmer.media.asr.transcribe`, offline Whisper tiny.en by
-    default): upstream requires a typed subtitle (spec §12.6). Audio as :func:`describe_video` picks it."""
+def asr_transcriber(model: str | None = None, language: str | None = None) -> Callable[[np.ndarray], str]:
+    """Speech recognition for a clip without a subtitle (offline Whisper tiny.en by default): upstream
+    needs a typed subtitle (docs/model.md, "Subtitles")."""
     from ovmer.media.asr import transcribe
-    from ovmer.media.audio import load_audio
 
-    source = audio if audio is not None else (sibling_wav(video) or video)
-    return transcribe(load_audio(source), model=model, language=language)
+    def run(waveform: np.ndarray) -> str:
+        return transcribe(waveform, model=model, language=language)
+
+    return run
 
 
 def describe_video(
@@ -36,34 +34,47 @@ def describe_video(
     decoding: DecodingSettings | None = None,
     audio: str | Path | None = None,
     faces: str | Path | None = None,
-) -> dict[str, Any]:
-    """Run AffectGPT on one video; returns the response and what was used to get it.
+    asr: Callable[[np.ndarray], str] | None = None,
+    strict_inputs: bool = False,
+) -> AnswerRecord:
+    """Run AffectGPT on one video; returns the answer and where its inputs came from.
 
     The frame model reads the video's frames. The face model reads ``faces`` (an official OpenFace
     ``.npy``) when given, else detects faces in the video with MediaPipe (an approximation of
-    OpenFace's aligned crops; ``face_source`` in the result says which). Audio comes from ``audio``,
-    else ``<video>.wav`` beside the video (the pre-extracted track upstream reads), else the video's
-    own audio stream.
+    OpenFace's aligned crops; ``inputs.face_source`` says which). Audio comes from ``audio``, else
+    ``<video>.wav`` beside the video (the pre-extracted track upstream reads), else the video's own
+    audio stream. Without a subtitle, ``asr`` transcribes one (see :func:`asr_transcriber`).
+    ``strict_inputs`` (paper fidelity) refuses substitutes for a missing face array or wav.
     """
     decoding = decoding or DecodingSettings()
     config = engine.model.config
-    audio_path = Path(audio) if audio is not None else sibling_wav(video)
-    inputs = load_video_inputs(video, visual_kind=config.visual_input, audio=audio_path, faces=faces)
-    response = engine.respond([inputs], [subtitle], task, decoding)[0]
-    result: dict[str, Any] = {
-        "video": str(video),
-        "task": task,
-        "response": response.text,
-        "subtitle": subtitle or "",
-        "model": engine.source,
-        "config": config.name,
-        "engine": "affectgpt",
-        "decoding": decoding.describe(),
-        "generated_tokens": len(response.token_ids),
-        "audio_source": inputs.audio_source,
-    }
-    if inputs.face_source is not None:
-        result["face_source"] = inputs.face_source
-    if inputs.face_found is not None:
-        result["faces_found"] = sum(inputs.face_found)
-    return result
+    media = SampleMedia(
+        name=Path(video).stem,
+        video=Path(video),
+        wav=Path(audio) if audio is not None else sibling_wav(video),
+        face_array=None if faces is None else Path(faces),
+        subtitle=subtitle,
+    )
+    inputs = build_model_inputs(
+        media,
+        config.visual_input,
+        faces="official" if faces is not None else "auto",
+        strict=strict_inputs,
+        asr=asr,
+    )
+    response = engine.respond([inputs], [inputs.subtitle], task, decoding)[0]
+    return AnswerRecord(
+        name=media.name,
+        text=response.text,
+        model=engine.source,
+        task=task,
+        inputs={"video": str(video), **inputs.provenance.to_json()},
+        details={
+            "engine": "affectgpt",
+            "config": config.name,
+            "decoding": decoding.describe(),
+            "generated_tokens": len(response.token_ids),
+            "subtitle": inputs.subtitle or "",
+        },
+        timings=inputs.timings,
+    )

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ovmer.inference.media_inputs import VideoInputs
+from ovmer.media.inputs import ModelInputs
+from ovmer.models.fidelity import Fidelity
 from ovmer.models.generation import DecodingSettings, StopRule, generate
 from ovmer.models.loading import LoadedModel
 
@@ -32,16 +33,20 @@ class AffectGPTEngine:
         self.model = loaded.model
         self.processor = loaded.processor
         self.source = loaded.source
+        #: The fidelity setting the model was loaded with (ovmer.models.fidelity): its decoding and
+        #: first-step EOS rule are this engine's defaults; its ``strict_inputs`` is for media loaders.
+        self.fidelity: Fidelity = loaded.fidelity
         p = self.processor
         self.stop = StopRule(tuple(p.eos_ids), p.hash3_id, p.hash2_id, p.hash1_id)
 
     @torch.no_grad()
     def prompt_embeddings(
-        self, inputs: Sequence[VideoInputs], subtitles: Sequence[str | None], task: str
+        self, inputs: Sequence[ModelInputs], subtitles: Sequence[str | None], task: str
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded prompt embeddings (B, L, H) and their attention mask (B, L)."""
         prompts = [self.processor.prompt(s, task) for s in subtitles]
-        batch = self.processor(prompts, [x.visual for x in inputs], [x.audio for x in inputs])
+        kind = self.model.config.visual_input
+        batch = self.processor(prompts, [x.visual(kind) for x in inputs], [x.audio for x in inputs])
         batch = batch.to(self.model.device)
         embeds = self.model.build_inputs_embeds(batch.input_ids, batch.pixel_values, batch.audio_values)
         llm_dtype: torch.dtype = self.model.llm.dtype
@@ -49,25 +54,45 @@ class AffectGPTEngine:
 
     def respond(
         self,
-        inputs: Sequence[VideoInputs],
+        inputs: Sequence[ModelInputs],
         subtitles: Sequence[str | None],
         task: str = "ovlabels",
         decoding: DecodingSettings | None = None,
     ) -> list[Response]:
-        """Generate one response per sample (batched; greedy results equal batch-1 results)."""
-        decoding = decoding or DecodingSettings()
+        """Generate one response per sample (batched; greedy results equal batch-1 results).
+
+        ``decoding`` is completed by :meth:`decoding_settings` (``None``: the fidelity's defaults).
+        """
+        decoding = self.decoding_settings(decoding)
         embeds, mask = self.prompt_embeddings(inputs, subtitles, task)
         ids = generate(self.model.llm, embeds, mask, self.stop, decoding, pad_id=self.processor.pad_id)
         return [Response(self.processor.decode_response(x), x) for x in ids]
 
+    def decoding_settings(self, decoding: DecodingSettings | None = None) -> DecodingSettings:
+        """The settings :meth:`respond` decodes with, complete: what ``decoding`` leaves open
+        (``None`` fields) comes from the engine: the budget from the model config
+        (``config.generation.max_new_tokens``), the first-step EOS rule from the fidelity setting;
+        ``decoding=None`` is the fidelity's own decoding (clean: greedy, paper: sampling).
+
+        Record ``engine.decoding_settings(decoding).describe()`` to say what a run used.
+        """
+        if decoding is None:
+            decoding = self.fidelity.decoding_settings()
+        return decoding.resolved(self.model.config.generation, self.fidelity.ban_first_step_eos)
+
 
 def load_engine(
-    model: str, config: str | None = None, device: str = "auto", dtype: str = "auto"
+    model: str,
+    config: str | None = None,
+    device: str = "auto",
+    dtype: str = "auto",
+    fidelity: str | Fidelity | None = None,
 ) -> AffectGPTEngine:
     """Load a model (folder, official ``.pth`` + ``config``, or HF id) into an engine.
 
     ``device="auto"`` picks CUDA when available; ``dtype="auto"`` is fp16 on CUDA (the paper's LLM
-    precision) and fp32 on CPU (fp16 matmuls are slow or missing there).
+    precision) and fp32 on CPU (fp16 matmuls are slow or missing there). ``fidelity``: ``"clean"``
+    (default), ``"paper"`` or a :class:`~ovmer.models.fidelity.Fidelity` (docs/model.md).
     """
     from ovmer.models.loading import load_model
 
@@ -75,4 +100,4 @@ def load_engine(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype == "auto":
         dtype = "fp16" if device.startswith("cuda") else "fp32"
-    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=dtype))
+    return AffectGPTEngine(load_model(model, config=config, device=device, dtype=dtype, fidelity=fidelity))

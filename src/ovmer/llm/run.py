@@ -21,17 +21,16 @@ from ovmer.errors import InputFormatError, OvmerError
 from ovmer.llm.backends import HTTPSettings, parse_backend
 from ovmer.llm.extractor import TASKS, LabelExtractor, LLMExtractor, Outcome
 from ovmer.llm.settings import decoding_preset
-from ovmer.results.formats import (
+from ovmer.results import (
     Predictions,
     as_stored_labels,
     official_base,
-    read_checkpoint,
     read_predictions,
-    write_jsonl,
     write_official,
+    write_records,
 )
 
-#: task → (input field, output field) of :class:`~ovmer.results.formats.PredictionRecord`.
+#: task → (input field, output field) of :class:`~ovmer.results.record.AnswerRecord`.
 TASK_FIELDS: dict[str, tuple[str, str]] = {
     "ovlabels": ("text", "ov_labels"),
     "sentiment": ("ov_labels", "sentiment"),
@@ -94,7 +93,7 @@ def build_extractor(
     return LLMExtractor(parse_backend(spec, sampling, **options))
 
 
-def read_subtitles(path: Path) -> dict[str, str]:
+def read_subtitle_file(path: Path) -> dict[str, str]:
     """Subtitles by sample: a CSV with ``name`` and ``english`` (MERBench transcripts) or ``subtitle``
     column, or JSONL lines ``{"name": ..., "subtitle": ...}``. Missing cells become ``""``."""
     path = Path(path)
@@ -119,14 +118,6 @@ def read_subtitles(path: Path) -> dict[str, str]:
             f"{path}: a subtitle CSV needs columns name and english (or subtitle); found {list(frame.columns)}"
         )
     return {str(n): "" if pd.isna(s) else str(s) for n, s in zip(frame["name"], frame[column], strict=True)}
-
-
-def read_input(path: Path) -> Predictions:
-    """Read a prediction file; for an official base ``.npz`` its ``-openset`` siblings come along."""
-    path = Path(path)
-    if path.suffix == ".npz" and official_base(path) == path:
-        return read_checkpoint(path)
-    return read_predictions(path)
 
 
 def run_task(
@@ -179,7 +170,7 @@ def write_output(predictions: Predictions, task: str, out: Path) -> list[Path]:
     base name ``x.npz``, next to which ``x-openset.npz`` is written)."""
     out = Path(out)
     if out.suffix == ".jsonl":
-        write_jsonl(predictions.records, out)
+        write_records(out, predictions.records.values())
         return [out]
     if out.suffix == ".npz":
         return write_official(predictions, official_base(out), fields=[TASK_FIELDS[task][1]])
@@ -197,8 +188,8 @@ def extract_file(
     progress: Callable[[int], None] | None = None,
 ) -> ExtractionReport:
     """Read ``in_path``, run ``task``, write ``out_path`` and its ``.extraction.json`` sidecar."""
-    predictions = read_input(in_path)
-    subtitles = read_subtitles(subtitles_path) if subtitles_path else None
+    predictions = read_predictions(in_path)
+    subtitles = read_subtitle_file(subtitles_path) if subtitles_path else None
     report = run_task(
         predictions, task, extractor, subtitles=subtitles, overwrite=overwrite, progress=progress
     )

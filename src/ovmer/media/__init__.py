@@ -1,12 +1,13 @@
 """Media pipeline: PyAV decoding, upstream frame/audio sampling, face crops, ASR subtitles.
 
-``load_clip_inputs(video)`` gives everything the AffectGPT model needs for one clip; see
-:class:`ClipInputs` for exact shapes, dtypes and channel orders (spec ``affectgpt-model.md`` §4).
+:func:`build_model_inputs` (the one model-inputs builder) gives everything the AffectGPT model needs
+for one sample, with where each input came from; see :class:`ModelInputs` for exact shapes, dtypes
+and channel orders (docs/media.md). :class:`InputsCache` stores them for ``ovmer prepare``.
 Heavy dependencies (PyAV, OpenCV, MediaPipe) come with ``pip install 'ovmer[media]'``.
 """
 
 from ovmer.media.audio import SAMPLE_RATE, audio_clips, clip_starts, load_audio, read_audio, resample
-from ovmer.media.clip import ClipInputs, load_clip_inputs
+from ovmer.media.cache import InputsCache
 from ovmer.media.decode import (
     DecodedClip,
     TimedFrames,
@@ -18,23 +19,36 @@ from ovmer.media.decode import (
     sample_frame_indices,
 )
 from ovmer.media.faces import FaceDetector, FaceTrack, faces_for_model
+from ovmer.media.inputs import (
+    FaceDetectors,
+    InputProvenance,
+    ModelInputs,
+    SampleMedia,
+    build_model_inputs,
+    read_face_array,
+)
 
 __all__ = [
     "SAMPLE_RATE",
-    "ClipInputs",
     "DecodedClip",
     "FaceDetector",
+    "FaceDetectors",
     "FaceTrack",
+    "InputProvenance",
+    "InputsCache",
+    "ModelInputs",
+    "SampleMedia",
     "TimedFrames",
     "VideoInfo",
     "audio_clips",
+    "build_model_inputs",
     "clip_starts",
     "faces_for_model",
     "load_audio",
-    "load_clip_inputs",
     "probe_video",
     "read_audio",
     "read_clip",
+    "read_face_array",
     "read_frames_at_rate",
     "read_sampled_frames",
     "resample",

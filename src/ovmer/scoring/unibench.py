@@ -22,7 +22,7 @@ from ovmer.data.groundtruth import GroundTruth, label_file_path, read_ground_tru
 from ovmer.errors import DatasetError, OvmerError
 from ovmer.labels.mapping import LabelMapper
 from ovmer.labels.wheel import WheelMaps
-from ovmer.results.formats import read_checkpoint, read_predictions
+from ovmer.results.formats import read_predictions
 from ovmer.scoring.dataset import DatasetScore, score_predictions
 from ovmer.scoring.discovery import Checkpoint, find_dataset_dir, find_run_dir, list_checkpoints
 from ovmer.scoring.protocol import Protocol
@@ -109,15 +109,6 @@ class UnibenchResult:
         }
 
 
-def load_checkpoint_predictions(checkpoint: Checkpoint):  # type: ignore[no-untyped-def]
-    """Read a checkpoint in either layout."""
-    return (
-        read_predictions(checkpoint.path)
-        if checkpoint.path.suffix == ".jsonl"
-        else read_checkpoint(checkpoint.path)
-    )
-
-
 def _score_checkpoints(
     dataset: BenchmarkDataset,
     ground_truth: GroundTruth,
@@ -129,7 +120,7 @@ def _score_checkpoints(
     outcomes = []
     for checkpoint in checkpoints:
         try:
-            predictions = load_checkpoint_predictions(checkpoint)
+            predictions = read_predictions(checkpoint.path)
             score = score_predictions(dataset, ground_truth, predictions, mapper, protocol)
             outcomes.append(CheckpointOutcome(checkpoint.name, score=score))
         except OvmerError as exc:  # one bad checkpoint never stops the benchmark

@@ -275,17 +275,17 @@ def load_media(sample: TrainSample, visual_input: str) -> tuple[np.ndarray, np.n
     Goes through the same entry point as inference, so training sees exactly what the model sees
     at test time.
     """
-    from ovmer.inference.media_inputs import existing_audio, load_video_inputs
+    from ovmer.media.inputs import SampleMedia, build_model_inputs, existing_file
 
     if visual_input == "face" and sample.faces is None:
         raise MediaError(f"sample {sample.name} has no face array (column 'faces')")
     if visual_input != "face" and sample.video is None:
         raise MediaError(f"sample {sample.name} has no video (column 'video')")
-    audio = existing_audio(sample.audio)
-    if audio is None and sample.video is None:
+    if existing_file(sample.audio) is None and sample.video is None:
         raise MediaError(f"sample {sample.name} has no audio (column 'audio') and no video to take it from")
-    inputs = load_video_inputs(sample.video, visual_kind=visual_input, audio=audio, faces=sample.faces)
-    return inputs.visual, inputs.audio
+    media = SampleMedia(name=sample.name, video=sample.video, wav=sample.audio, face_array=sample.faces)
+    inputs = build_model_inputs(media, visual_input, faces="official" if visual_input == "face" else "auto")
+    return inputs.visual(visual_input), inputs.audio
 
 
 class TrainCollator:
