@@ -129,6 +129,50 @@ def official_model_state(data: Mapping[str, Any], source: str) -> dict[str, torc
     return tensors
 
 
+def official_checkpoint_name(epoch: int, epoch_mean_loss: float) -> str:
+    """Upstream's file name for the checkpoint of an epoch: ``checkpoint_%06d_loss_%.3f.pth``.
+
+    The loss is the epoch's mean training loss (``0.000`` for the untrained epoch-0 file), as in the
+    released ``checkpoint_000060_loss_0.480.pth`` (docs/training.md, "Run folder, checkpoints, resume").
+    """
+    return f"checkpoint_{epoch:06d}_loss_{epoch_mean_loss:.3f}.pth"
+
+
+def write_official_checkpoint(
+    out: str | Path,
+    model_state: Mapping[str, torch.Tensor],
+    *,
+    epoch: int,
+    epoch_mean_loss: float = 0.0,
+    optimizer: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    scaler: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a checkpoint in upstream's layout and return its path.
+
+    The ``torch.save`` dict holds ``model`` (the trainable tensors under official keys), ``optimizer``,
+    ``config`` (the training config as a plain dict), ``scaler`` and ``epoch``, so it loads with
+    ``torch.load(weights_only=True)``, with :func:`read_official_checkpoint` and with upstream's code.
+    ``out`` is a folder (the file is named by :func:`official_checkpoint_name`) or a ``.pth`` path;
+    the file is written atomically.
+    """
+    from ovmer.atomic import atomic_open
+
+    path = Path(out)
+    if path.suffix != ".pth":
+        path = path / official_checkpoint_name(epoch, epoch_mean_loss)
+    payload = {
+        "model": dict(model_state),
+        "optimizer": dict(optimizer or {}),
+        "config": dict(config or {}),
+        "scaler": dict(scaler or {}),
+        "epoch": epoch,
+    }
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
+    return path
+
+
 def resolve_checkpoint(path_or_repo: str, filename: str | None = None, revision: str | None = None) -> Path:
     """A local file, or ``filename`` in a Hugging Face repo (e.g. ``MERChallenge/AffectGPT``)."""
     local = Path(path_or_repo)

@@ -262,7 +262,7 @@ def load_model(
         raise ModelError(f"{path} is not an ovmer model folder: {CONFIG_NAME} is missing")
     cfg = AffectGPTConfig.from_pretrained(path)
     model = build_model(cfg, path, torch_dtype)
-    load_official_state_dict(model, _read_trainable(path), str(path / TRAINABLE_FILE))
+    load_trainables(model, path)
     processor = AffectGPTProcessor.from_pretrained(path, cfg)
     return LoadedModel(_finish(model, device, torch_dtype, merge_lora), processor, str(path))
 
@@ -284,6 +284,17 @@ def _read_trainable(folder: Path) -> dict[str, torch.Tensor]:
             f"{folder} has no {TRAINABLE_FILE}; convert an official checkpoint with `ovmer checkpoint convert`"
         )
     return load_file(str(file))
+
+
+def load_trainables(model: AffectGPTModel, source: str | Path) -> None:
+    """Strictly load the LoRA + head weights into ``model`` from an ovmer model folder (its
+    ``trainable.safetensors``) or an official ``.pth``: fine-tuning from a model, resuming a run."""
+    path = Path(source)
+    if path.is_dir():
+        load_official_state_dict(model, _read_trainable(path), str(path / TRAINABLE_FILE))
+    else:
+        state = official_model_state(read_official_checkpoint(path), str(path))
+        load_official_state_dict(model, state, str(path))
 
 
 def _download_model_folder(spec: str) -> Path:
