@@ -10,7 +10,7 @@ Full size on a GPU (backbones from the Hugging Face cache; synthetic clips unles
         --peak-tflops 989 run.batch_size=3
 
 With ``--random-weights`` the full-size model is built on the GPU with random weights and the tiny
-tokenizer (nothing downloaded; ``model.random_weights``). Synthetic descriptions are
+tokenizer (nothing downloaded; ``model.weights=random_full``). Synthetic descriptions are
 ``--description-words`` long (default 120: an assumed paragraph-length MER-Caption+ description), and
 the report gives the tokens per sample actually processed, since MFU depends on sequence length.
 
@@ -99,11 +99,10 @@ def _llm_parameters(config: str, overrides: list[str]) -> int:
     from ovmer.train.config import load_train_config
 
     model_section = load_train_config(config, overrides).model
-    name = model_section.config
-    mcfg = (
-        tiny_config(name.split("-")[1]) if name.startswith("tiny-") else AffectGPTConfig.from_pretrained(name)
-    )  # type: ignore[arg-type]
-    if model_section.random_weights and model_section.random_llm_layers:
+    mcfg = AffectGPTConfig.from_pretrained(model_section.config)
+    if model_section.weights == "random_tiny":
+        mcfg = tiny_config(mcfg.visual_input)
+    if model_section.weights == "random_full" and model_section.random_llm_layers:
         mcfg.text_config = {**mcfg.text_config, "num_hidden_layers": model_section.random_llm_layers}
     llm = meta_model(mcfg).llm
     # The input embedding is a lookup, not a matrix product: it does no FLOPs per token.
@@ -140,7 +139,8 @@ def main() -> None:
     from ovmer.train.config import load_train_config
     from ovmer.train.data import filter_by_length
     from ovmer.train.features import encoder_fingerprint, extract_features
-    from ovmer.train.recipe import build_model, build_samples
+    from ovmer.train.model import build_model
+    from ovmer.train.recipe import build_samples
     from ovmer.train.synthetic import write_synthetic_dataset
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -152,7 +152,7 @@ def main() -> None:
         )
         overrides += [f"data.dataset=csv:{manifest}", "data.num_workers=0"]
     if args.random_weights:
-        overrides.append("model.random_weights=true")
+        overrides.append("model.weights=random_full")
         if args.llm_layers:
             overrides.append(f"model.random_llm_layers={args.llm_layers}")
     if args.device == "cpu":

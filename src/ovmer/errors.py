@@ -39,6 +39,10 @@ class TrainConfigError(OvmerError):
     """A training config file or override is unknown, mistyped or inconsistent."""
 
 
+class TrainConfigError(OvmerError):
+    """A training config file or override is unknown, mistyped or inconsistent."""
+
+
 class MediaError(OvmerError):
     """A video, audio or face file is missing, empty, corrupt or lacks the stream that is needed."""
 

@@ -10,7 +10,8 @@ import torch
 from ovmer.train.config import TrainConfig, load_train_config
 from ovmer.train.data import filter_by_length
 from ovmer.train.features import encoder_fingerprint, extract_features
-from ovmer.train.recipe import build_model, build_samples
+from ovmer.train.model import build_model
+from ovmer.train.recipe import build_samples
 from ovmer.train.synthetic import write_synthetic_dataset
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from ovmer.errors import TrainConfigError
 from ovmer.train.config import (
-    TrainConfigError,
     config_from_dict,
     load_train_config,
     named_train_configs,
@@ -71,3 +71,16 @@ def test_missing_data_location_is_explained(tmp_path: Path) -> None:
     bad.write_text("run:\n  epochz: 3\n")
     with pytest.raises(TrainConfigError, match=r"bad\.yaml.*epochz"):
         load_train_config(bad)
+
+
+def test_the_weights_source_is_a_field_not_part_of_the_name() -> None:
+    tiny = load_train_config("tiny-face", ["data.dataset=csv:/m.csv"])
+    assert (tiny.model.config, tiny.model.weights) == ("affectgpt-face", "random_tiny")
+    assert {load_train_config(name, ["data.root=/d"]).model.weights for name in PAPER} == {"hub"}
+    with pytest.raises(TrainConfigError, match="not one of"):
+        config_from_dict({"data": {"root": "/d"}}, ["model.weights=tiny"])
+    retired = ["data.dataset=csv:/m.csv", "model.config=tiny-frame"]
+    with pytest.raises(TrainConfigError, match=r"model\.config=affectgpt-frame model\.weights=random_tiny"):
+        load_train_config("tiny-face", retired)
+    with pytest.raises(TrainConfigError, match=r"model\.weights=random_full"):
+        load_train_config("tiny-face", ["data.dataset=csv:/m.csv", "model.random_llm_layers=1"])

@@ -16,17 +16,11 @@ from ovmer.models.checkpoint import official_state_dict
 from ovmer.models.loading import TRAINABLE_FILE, load_model
 from ovmer.models.modeling_affectgpt import lora_target_modules
 from ovmer.models.random_weights import random_weight_model
-from ovmer.train.recipe import (
-    LOSS_PNG,
-    METRICS_FILE,
-    BuiltModel,
-    TrainResult,
-    build_model,
-    export_official,
-    find_latest_checkpoint,
-    parameter_groups,
-    train,
-)
+from ovmer.train.checkpointing import export_official, find_latest_checkpoint
+from ovmer.train.model import BuiltModel, build_model
+from ovmer.train.optim import parameter_groups
+from ovmer.train.recipe import TrainResult, train
+from ovmer.train.run_log import LOSS_PNG, METRICS_FILE
 from ovmer.train.synthetic import write_synthetic_dataset
 from tests.train.conftest import make_cache, tiny_config
 
@@ -172,8 +166,6 @@ def test_epoch_zero_and_epoch_ends_are_written_in_the_official_layout(
 
 
 def test_optimizer_groups_follow_upstream(manifest: Path, tmp_path: Path) -> None:
-    from ovmer.train.recipe import build_model
-
     built = build_model(tiny_config(manifest, tmp_path), torch.device("cpu"))
     decay, no_decay = parameter_groups(built.model, 0.05)
     assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
@@ -265,7 +257,7 @@ def test_bf16_autocast_runs_and_keeps_trainables_fp32(
 
 def test_learning_rate_schedules() -> None:
     from ovmer.train.config import config_from_dict
-    from ovmer.train.recipe import lr_factor
+    from ovmer.train.optim import lr_factor
 
     paper = config_from_dict({"data": {"root": "/d"}})
     assert {lr_factor(paper, s) for s in (0, 1, 4999, 5000, 299_999)} == {1.0}  # constant 1e-5 (§10.4)
@@ -306,7 +298,7 @@ def test_full_size_optimizer_covers_the_57m_trainable_parameters() -> None:
 def test_random_weight_training_builds_without_the_hub_and_keeps_backbones_out(
     manifest: Path, tmp_path: Path
 ) -> None:
-    """``model.random_weights`` (GPU benchmarks): a config file's architecture, random, nothing fetched."""
+    """``model.weights=random_full`` (GPU benchmarks): a config file's architecture, random, nothing fetched."""
     from ovmer.models.tiny import tiny_config as tiny_model_config
 
     folder = tmp_path / "arch"
@@ -315,7 +307,7 @@ def test_random_weight_training_builds_without_the_hub_and_keeps_backbones_out(
         manifest,
         tmp_path / "run",
         f"model.config={folder}",
-        "model.random_weights=true",
+        "model.weights=random_full",
         "model.random_llm_layers=1",
         "run.max_steps=2",
         "run.save_initial_checkpoint=false",
@@ -328,10 +320,28 @@ def test_random_weight_training_builds_without_the_hub_and_keeps_backbones_out(
     assert saved["text_config"]["num_hidden_layers"] == 1
 
 
+def test_an_offline_model_folder_trains_like_the_model_saved_in_it(
+    manifest: Path, feature_cache: Path, tmp_path: Path
+) -> None:
+    """``model.weights=folder``: backbones and tokenizer from the folder, nothing fetched."""
+    from ovmer.errors import TrainConfigError
+    from ovmer.models.loading import save_pretrained
+
+    tiny = build_model(tiny_config(manifest, tmp_path / "tiny"), torch.device("cpu"))
+    folder = save_pretrained(tiny.model, tmp_path / "model", tiny.processor, include_backbones=True)
+    overrides = (f"model.config={folder}", "run.max_steps=1", f"data.feature_cache={feature_cache}")
+    result = train(tiny_config(manifest, tmp_path / "run", *overrides, "model.weights=folder"))
+    assert result.losses[0] == pytest.approx(FIRST_STEP_LOSS, abs=1e-4)
+    assert (result.checkpoint / "backbones.safetensors").is_file()  # type: ignore[operator]
+    (folder / "backbones.safetensors").unlink()
+    with pytest.raises(TrainConfigError, match=r"model\.weights=hub"):
+        build_model(tiny_config(manifest, tmp_path, *overrides, "model.weights=folder"), torch.device("cpu"))
+
+
 def test_lora_input_cast_is_skipped_only_where_autocast_makes_it_useless() -> None:
     """Under autocast the adapters run in the autocast dtype anyway; without it the cast is needed."""
     from ovmer.models.tiny import tiny_config as tiny_model_config
-    from ovmer.train.recipe import skip_lora_input_cast
+    from ovmer.train.model import skip_lora_input_cast
 
     config = tiny_model_config("face")
     model, _ = random_weight_model(config, "cpu", torch.bfloat16)  # bf16 base, fp32 adapters

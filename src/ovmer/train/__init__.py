@@ -1,4 +1,4 @@
-"""Training and fine-tuning AffectGPT (spec affectgpt-model §10): configs, data, feature cache, recipe."""
+"""Training and fine-tuning AffectGPT (docs/training.md): configs, model, data, feature cache, recipe."""
 
 from ovmer.train.config import TrainConfig, load_train_config
 

@@ -1,7 +1,7 @@
 """Training configuration as dataclasses, YAML files and ``key=value`` overrides.
 
-Why dataclasses: every setting has a type and a default that reproduces the paper's recipe (spec
-affectgpt-model §10), a named YAML file only lists what differs, and ``section.key=value`` overrides on
+Why dataclasses: every setting has a type and a default that reproduces the paper's recipe
+(docs/training.md), a named YAML file only lists what differs, and ``section.key=value`` overrides on
 the command line are parsed with YAML and checked against the field's type, so a typo or a wrong type
 fails before any model is built.
 """
@@ -16,58 +16,64 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from ovmer.errors import OvmerError
+from ovmer.errors import TrainConfigError
 
-
-class TrainConfigError(OvmerError):
-    """A training config file or override is unknown, mistyped or inconsistent."""
+#: Where the model's weights come from (``model.weights``); see :class:`ModelSection`.
+WeightsSource = Literal["hub", "folder", "random_tiny", "random_full"]
+#: Model names of older configs that chose the tiny model by name, and what replaces them.
+_RETIRED_TINY_NAMES = {"tiny-face": "affectgpt-face", "tiny-frame": "affectgpt-frame"}
 
 
 @dataclass
 class ModelSection:
     """Which AffectGPT to train and how its frozen parts behave."""
 
-    #: Named AffectGPT config (``affectgpt-face``, ``affectgpt-frame``), a JSON file, an ovmer model
-    #: folder, or ``tiny-face`` / ``tiny-frame`` (random tiny backbones for tests and benchmarks).
+    #: Named AffectGPT config (``affectgpt-face``, ``affectgpt-frame``), a JSON file or an ovmer model
+    #: folder: the architecture, and with ``random_tiny`` only its variant (face or frame).
     config: str = "affectgpt-face"
+    #: Where the weights come from. ``hub``: the frozen backbones from Hugging Face at the config's
+    #: pinned revisions (the paper's runs). ``folder``: ``config`` is an ovmer model folder whose
+    #: ``backbones.safetensors`` holds them (made offline, e.g. by ``save_pretrained``). ``random_tiny``:
+    #: a random tiny model (hidden 48, 2 layers; :mod:`ovmer.models.tiny`) of the config's variant,
+    #: seeded with ``run.seed``, for tests and dry runs. ``random_full``: the config's full architecture
+    #: with random weights and nothing downloaded (:mod:`ovmer.models.random_weights`), for GPU
+    #: benchmarks only.
+    weights: WeightsSource = "hub"
     #: Start from the trainable weights of an ovmer model folder or an official ``.pth`` (fine-tuning).
     init_from: str | None = None
-    #: Fidelity (§8): the training loop puts HuBERT in train mode (dropout, SpecAugment). False = clean
-    #: mode, required by the feature cache.
+    #: Fidelity (docs/training.md): upstream's training loop puts HuBERT in train mode (dropout,
+    #: SpecAugment). False = clean mode, required by the feature cache.
     encoders_train_mode: bool = True
-    #: HuBERT waveform normalisation (§5.2): upstream training normalises jointly over the batch.
+    #: HuBERT waveform normalisation: upstream training normalises jointly over the batch.
     audio_normalization: Literal["joint_batch", "per_sample", "per_clip"] = "joint_batch"
     #: Override of LoRA dropout (0.05 in the paper); None keeps the model config's value.
     lora_dropout: float | None = None
-    #: Base LLM weight dtype on GPU (§8: fp16; LoRA and heads always fp32). CPU always uses fp32.
+    #: Base LLM weight dtype on GPU (upstream: fp16; LoRA and heads always fp32). CPU always uses fp32.
     llm_dtype: Literal["fp32", "fp16", "bf16"] = "fp16"
     #: Recompute LLM activations in the backward pass (not upstream; saves memory at full size).
     gradient_checkpointing: bool = False
     #: ``torch.compile`` each LLM decoder layer (fuses the elementwise work around the matrix
     #: products; not upstream). Costs a compilation at start-up and after new sequence lengths.
     compile_layers: bool = False
-    #: Benchmarks only: ``config``'s architecture with random weights and the tiny tokenizer, built on
-    #: the device with nothing downloaded (:mod:`ovmer.models.random_weights`). Never for real runs.
-    random_weights: bool = False
-    #: With ``random_weights``: keep only the first N LLM layers (a full-width smoke test on a CPU).
+    #: With ``weights: random_full``: keep only the first N LLM layers (a full-width smoke test on a CPU).
     random_llm_layers: int | None = None
 
 
 @dataclass
 class DataSection:
-    """Where the training samples come from (spec §10.1) and how they are loaded."""
+    """Where the training samples come from (docs/training.md, "Data") and how they are loaded."""
 
     #: A dataset of the registry (``ovmer data list``: ``mercaptionplus``, ``ovmerd``, or any labelled
     #: benchmark) read from its official layout under ``root``, or ``csv:PATH`` for a manifest with
-    #: ``name`` and any of ``video, face, audio, subtitle, labels, description`` (spec §10.1).
+    #: ``name`` and any of ``video, face, audio, subtitle, labels, description``.
     dataset: str = "mercaptionplus"
     #: The folder that holds the dataset (for MER-Caption+ / OV-MERD: the MER2025 release folder).
     root: str | None = None
     #: Registry split; open-vocabulary sets (MER-Caption+, OV-MERD) are read whole as ``test``.
     split: str = "test"
-    #: Hybrid output task ("outputhybird", §10.2): one task drawn uniformly per draw.
+    #: Hybrid output task (upstream "outputhybird"): one task drawn uniformly per draw.
     tasks: list[str] = field(default_factory=lambda: ["description", "ovlabels"])
-    #: Prompt + target token limit (§10.3); longer samples are filtered up front and reported.
+    #: Prompt + target token limit (upstream: 1024); longer samples are filtered up front and reported.
     max_length: int = 1024
     num_workers: int = 4
     #: Folder written by ``ovmer features extract``; training then never runs the encoders.
@@ -76,13 +82,13 @@ class DataSection:
 
 @dataclass
 class OptimSection:
-    """AdamW and the learning rate (spec §10.4)."""
+    """AdamW and the learning rate (docs/training.md, "Named configs")."""
 
     lr: float = 1e-5
     weight_decay: float = 0.05
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     eps: float = 1e-8
-    #: ``constant`` is what upstream effectively ran (its warm-up never executes, §10.4);
+    #: ``constant`` is what upstream effectively ran (its warm-up never executes, docs/training.md);
     #: ``warmup_cosine`` is a clean-mode option (linear warm-up from ``warmup_lr``, cosine to ``min_lr``).
     schedule: Literal["constant", "warmup_cosine"] = "constant"
     warmup_steps: int = 0
@@ -94,13 +100,13 @@ class OptimSection:
 
 @dataclass
 class RunSection:
-    """Amount of training, precision, randomness, checkpoints and logging (spec §10.5–§10.8)."""
+    """Amount of training, precision, randomness, checkpoints and logging (docs/training.md)."""
 
     output_dir: str = "output/affectgpt"
     seed: int = 42
     batch_size: int = 3  # per process
     gradient_accumulation_steps: int = 1
-    #: Upstream "epoch" = a fixed number of optimiser steps, not a pass over the data (§10.6).
+    #: Upstream "epoch" = a fixed number of optimiser steps, not a pass over the data.
     iters_per_epoch: int = 5000
     epochs: int = 60
     #: Stop after this many optimiser steps (default: epochs × iters_per_epoch).
@@ -110,7 +116,7 @@ class RunSection:
     save_every_steps: int | None = None  # in addition to every epoch end
     keep_last: int | None = None  # delete older step checkpoints (None keeps all)
     write_official_pth: bool = False  # also write checkpoint_%06d_loss_%.3f.pth at each epoch end
-    #: Upstream also checkpoints the untrained model before step 1 (epoch 0, loss ``0.000``, §10.8).
+    #: Upstream also checkpoints the untrained model before step 1 (epoch 0, loss ``0.000``).
     save_initial_checkpoint: bool = True
     log_every: int = 10
     #: accelerate trackers: ``tensorboard``, ``wandb``, ``mlflow`` … (their packages must be installed).
@@ -123,7 +129,7 @@ class RunSection:
 
 @dataclass
 class TrainConfig:
-    """A whole training run. Defaults = the released face model's recipe on MER-Caption+ (spec §10)."""
+    """A whole training run. Defaults = the released face model's recipe on MER-Caption+ (docs/training.md)."""
 
     name: str = "affectgpt"
     model: ModelSection = field(default_factory=ModelSection)
@@ -166,7 +172,18 @@ class TrainConfig:
                     "data.feature_cache cannot reproduce batch-joint audio normalisation (it depends on "
                     "which samples share a batch); add model.audio_normalization=per_sample"
                 )
+        self._validate_model()
         self._validate_dataset()
+
+    def _validate_model(self) -> None:
+        replacement = _RETIRED_TINY_NAMES.get(self.model.config)
+        if replacement is not None:
+            raise TrainConfigError(
+                f"model.config={self.model.config} is no longer a model name: use "
+                f"model.config={replacement} model.weights=random_tiny"
+            )
+        if self.model.random_llm_layers is not None and self.model.weights != "random_full":
+            raise TrainConfigError("model.random_llm_layers needs model.weights=random_full")
 
     def _validate_dataset(self) -> None:
         from ovmer.data.registry import is_manifest
