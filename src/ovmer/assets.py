@@ -21,6 +21,7 @@ from typing import Any
 
 from ovmer.atomic import write_bytes_atomic, write_json_atomic
 from ovmer.errors import AssetError
+from ovmer.hub import offline_mode
 from ovmer.labels.wheel import WheelMaps, build_wheel_maps
 from ovmer.paths import cache_dir
 
@@ -135,7 +136,7 @@ def resolve_asset_dir(assets: Path | str | None = None, *, download: bool | None
     """Find a directory with all seven verified files.
 
     Order: ``assets`` argument, ``OVMER_ASSETS_DIR``, the cache, then a download into the cache
-    (unless ``download`` is False or ``OVMER_OFFLINE=1``).
+    (unless ``download`` is False or ``OVMER_OFFLINE`` is on: :func:`ovmer.hub.offline_mode`).
     """
     explicit = assets if assets is not None else os.environ.get("OVMER_ASSETS_DIR")
     if explicit:
@@ -149,7 +150,7 @@ def resolve_asset_dir(assets: Path | str | None = None, *, download: bool | None
     if not verify_assets(cached):
         return cached
     if download is None:
-        download = os.environ.get("OVMER_OFFLINE", "") not in ("1", "true", "yes")
+        download = not offline_mode()
     if not download:
         raise AssetError(
             f"the emotion-wheel files are not in the cache ({cached}) and downloads are off. {_HOW_TO_GET}"

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from ovmer.cli.main import app
 from ovmer.errors import CheckpointKeyError, ModelError
 from ovmer.models.checkpoint import official_state_dict
-from ovmer.models.loading import TRAINABLE_FILE, convert_checkpoint, load_model
+from ovmer.models.loading import TRAINABLE_FILE, convert_checkpoint, load_model, save_pretrained
 from tests.models.helpers import make_tiny, write_official_pth
 
 HEAD_KEYS = 20
@@ -116,18 +116,16 @@ def test_cli_inspect_and_convert(tiny_frame_dir: Path, tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "nope.pth" in missing.output
 
 
-def test_model_save_and_from_pretrained_round_trip(tiny_frame_dir: Path, tmp_path: Path) -> None:
-    from ovmer.models import AffectGPTModel
-
-    model = AffectGPTModel.from_pretrained(tiny_frame_dir, merge_lora=False)
-    folder = model.save_pretrained(tmp_path / "again", include_backbones=True)
+def test_save_pretrained_and_load_model_round_trip(tiny_frame_dir: Path, tmp_path: Path) -> None:
+    model = load_model(tiny_frame_dir, merge_lora=False).model
+    folder = save_pretrained(model, tmp_path / "again", include_backbones=True)
     (folder / "tokenizer").symlink_to(tiny_frame_dir / "tokenizer")
-    again = AffectGPTModel.from_pretrained(folder, merge_lora=False)
+    again = load_model(folder, merge_lora=False).model
     for (name, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
         torch.testing.assert_close(a, b, msg=name)
-    merged = AffectGPTModel.from_pretrained(folder)
+    merged = load_model(folder).model
     with pytest.raises(ModelError, match="merged"):
-        merged.save_pretrained(tmp_path / "no")
+        save_pretrained(merged, tmp_path / "no")
 
 
 def test_resolve_checkpoint_messages(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ovmer.errors import OvmerError
+from ovmer.hub import dtype_kwarg, hub_from_pretrained
 from ovmer.llm.chat import chat_messages, render_qwen_chat
 from ovmer.llm.settings import DETERMINISTIC, SamplingSettings
 
@@ -116,21 +117,17 @@ class HFChatBackend:
         self.sampling = sampling
         self.batch_size = max(1, batch_size)
         source = str(model)
-        import transformers
-
-        # transformers renamed ``torch_dtype`` to ``dtype`` in 4.56; "auto" keeps a 7B model in bf16.
-        major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-        dtype_key = "dtype" if (major, minor) >= (4, 56) else "torch_dtype"
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-            self.model = AutoModelForCausalLM.from_pretrained(source, revision=revision, **{dtype_key: dtype})
+            self.tokenizer = hub_from_pretrained(AutoTokenizer, source, revision)
+            # "auto" keeps a 7B model in its stored bf16 instead of widening it to fp32.
+            self.model = hub_from_pretrained(AutoModelForCausalLM, source, revision, **dtype_kwarg(dtype))
         except (OSError, ValueError) as exc:
             raise BackendError(
                 f"cannot load the extractor model {source!r} ({exc}). Give a local folder with config, "
                 "tokenizer and weights, or a hub id that is in the Hugging Face cache."
             ) from exc
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device)  # type: ignore[arg-type]
+        self.model.to(self.device)
         self.model.eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

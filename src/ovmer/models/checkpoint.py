@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ovmer.errors import CheckpointKeyError, ModelError
+from ovmer.hub import hub_download
 
 LLM_PREFIX = "llama_model."
 HEADS_PREFIX = "heads."
@@ -183,14 +184,8 @@ def resolve_checkpoint(path_or_repo: str, filename: str | None = None, revision:
             f"{path_or_repo} is not a file; to fetch from Hugging Face give the repo id and --filename "
             f"(for example {RELEASE_REPO} and the .pth path inside it)"
         )
-    from huggingface_hub import hf_hub_download
-
-    from ovmer.models.loading import offline_mode
-
     try:
-        return Path(
-            hf_hub_download(path_or_repo, filename, revision=revision, local_files_only=offline_mode())
-        )
+        return hub_download(path_or_repo, filename, revision)
     except Exception as exc:
         raise ModelError(f"cannot download {filename} from {path_or_repo}: {exc}") from exc
 

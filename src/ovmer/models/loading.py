@@ -13,7 +13,6 @@ An ovmer model folder holds:
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import torch
 
 from ovmer.errors import CheckpointKeyError, ModelError
+from ovmer.hub import dtype_kwarg, hub_from_pretrained, hub_offline_mode, hub_snapshot
 from ovmer.models.checkpoint import (
     check_official_keys,
     expected_official_shapes,
@@ -144,26 +144,13 @@ def save_pretrained(
 
 
 # ---------------------------------------------------------------------- loading
-def offline_mode() -> bool:
-    """``OVMER_OFFLINE=1`` (or ``HF_HUB_OFFLINE=1``): use only what is already in the Hugging Face cache."""
-    return any(os.environ.get(v, "") not in ("", "0") for v in ("OVMER_OFFLINE", "HF_HUB_OFFLINE"))
-
-
-def _dtype_kwarg(dtype: torch.dtype) -> dict[str, Any]:
-    """``dtype=`` since transformers 4.56 (``torch_dtype=`` before; deprecated in 5.x)."""
-    import transformers
-
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype": dtype} if (major, minor) >= (4, 56) else {"torch_dtype": dtype}
-
-
 def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> dict[str, Any]:
     """The three public backbones at their pinned revisions (spec §3). Needs network or a warm cache."""
     from transformers import CLIPVisionModelWithProjection, HubertModel, Qwen2ForCausalLM
 
     return {
         "llm_base": _backbone_from_hub(
-            Qwen2ForCausalLM, config.llm_id, config.llm_revision, **_dtype_kwarg(llm_dtype)
+            Qwen2ForCausalLM, config.llm_id, config.llm_revision, **dtype_kwarg(llm_dtype)
         ),
         "vision": _backbone_from_hub(CLIPVisionModelWithProjection, config.vision_id, config.vision_revision),
         "audio": _backbone_from_hub(HubertModel, config.audio_id, config.audio_revision),
@@ -172,10 +159,10 @@ def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> 
 
 def _backbone_from_hub(cls: Any, repo_id: str, revision: str | None, **kwargs: Any) -> Any:
     """``cls.from_pretrained`` at the pinned revision; a failure names the backbone and its revision."""
-    offline = offline_mode()
+    offline = hub_offline_mode()
     revision = revision or "main"
     try:
-        return cls.from_pretrained(repo_id, revision=revision, local_files_only=offline, **kwargs)
+        return hub_from_pretrained(cls, repo_id, revision, **kwargs)
     except OSError as exc:
         hint = (
             "Offline (OVMER_OFFLINE/HF_HUB_OFFLINE): download it once with network access (it is then cached)"
@@ -304,10 +291,8 @@ def _download_model_folder(spec: str) -> Path:
         raise ModelError(
             f"{spec} is neither a local model folder, a .pth file nor a Hugging Face repo id (ORG/NAME[@REVISION])"
         )
-    from huggingface_hub import snapshot_download
-
     try:
-        return Path(snapshot_download(repo_id, revision=revision or None, local_files_only=offline_mode()))
+        return hub_snapshot(repo_id, revision or None)
     except Exception as exc:
         at = f" at revision {revision}" if revision else ""
         raise ModelError(f"cannot fetch the model {repo_id}{at} from Hugging Face: {exc}") from exc

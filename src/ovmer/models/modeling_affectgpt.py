@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -290,23 +289,6 @@ class AffectGPTModel(nn.Module):
             audio_features=audio_features,
         )
         return self.llm(inputs_embeds=embeds, attention_mask=attention_mask, labels=labels)
-
-    # ------------------------------------------------------------------ persistence (see loading.py)
-    @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, **kwargs: Any) -> AffectGPTModel:
-        """Load for inference from a model folder, an official ``.pth`` (+ ``config=``) or a hub id.
-
-        Keyword arguments are those of :func:`ovmer.models.loading.load_model` (device, dtype, …).
-        """
-        from ovmer.models.loading import load_model
-
-        return load_model(name_or_path, **kwargs).model
-
-    def save_pretrained(self, folder: str | Path, include_backbones: bool = False) -> Path:
-        """Write config, the official-key safetensors and a peft adapter (and backbones if asked)."""
-        from ovmer.models.loading import save_pretrained
-
-        return save_pretrained(self, folder, include_backbones=include_backbones)
 
     # ------------------------------------------------------------------ parameters
     def merge_lora(self) -> None:

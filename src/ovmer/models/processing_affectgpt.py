@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ovmer.errors import ModelError
+from ovmer.hub import hub_from_pretrained
 from ovmer.models.configuration_affectgpt import AffectGPTConfig
 from ovmer.models.prompts import (
     AUDIO_TOKEN,
@@ -129,12 +130,8 @@ class AffectGPTProcessor:
         if local is not None and local.is_dir():
             tokenizer = AutoTokenizer.from_pretrained(str(local))
         else:
-            from ovmer.models.loading import offline_mode
-
             try:
-                tokenizer = AutoTokenizer.from_pretrained(
-                    config.llm_id, revision=config.llm_revision, local_files_only=offline_mode()
-                )
+                tokenizer = hub_from_pretrained(AutoTokenizer, config.llm_id, config.llm_revision)
             except OSError as exc:
                 raise ModelError(f"cannot load the tokenizer of {config.llm_id}: {exc}") from exc
         return cls(setup_tokenizer(tokenizer, config.placeholder_token_ids), config)
