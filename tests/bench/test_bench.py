@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from ovmer.bench.models import load_model
 from ovmer.cli.main import app
 from ovmer.errors import OvmerError
+from ovmer.inference.model_table import build_answer_model
 
 pytest.importorskip("mediapipe")
 pytest.importorskip("opensmile")
@@ -154,28 +154,33 @@ def test_run_folder_of_another_model_is_refused(tree: Path, tmp_path: Path, whee
 
 
 def test_model_specs(tmp_path: Path, tiny_face_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ovmer.bench.models import BatchedBenchModel
+    from ovmer.inference.protocol import AnswerModel
 
-    assert load_model("clues").identity == "clues:v1"
-    assert not isinstance(load_model("clues"), BatchedBenchModel)
+    clues = build_answer_model("clues")
+    assert clues.identity == "clues:v1" and clues.batch_size == 1 and isinstance(clues, AnswerModel)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    tiny = load_model(f"affectgpt:{tiny_face_dir}?batch_size=2&decoding=paper&seed=3&max_new_tokens=5")
-    assert isinstance(tiny, BatchedBenchModel) and tiny.batch_size == 2
+    tiny = build_answer_model(
+        f"affectgpt:{tiny_face_dir}?batch_size=2&decoding=paper&seed=3&max_new_tokens=5&strict_inputs=true"
+    )
+    assert isinstance(tiny, AnswerModel) and tiny.batch_size == 2
     assert "mode=paper" in tiny.identity and "seed=3" in tiny.identity
+    assert tiny.strict_inputs is True  # type: ignore[attr-defined]
+    with pytest.raises(OvmerError, match="true or false"):
+        build_answer_model(f"affectgpt:{tiny_face_dir}?strict_inputs=maybe")
     with pytest.raises(OvmerError, match="greedy or paper"):
-        load_model(f"affectgpt:{tiny_face_dir}?decoding=beam")
+        build_answer_model(f"affectgpt:{tiny_face_dir}?decoding=beam")
     pth = tmp_path / "checkpoint_000050.pth"
     pth.write_bytes(b"")
     with pytest.raises(OvmerError, match="--config affectgpt-face"):  # a .pth needs its variant
-        load_model(f"affectgpt:{pth}")
+        build_answer_model(f"affectgpt:{pth}")
     with pytest.raises(OvmerError, match="known key"):
-        load_model(f"affectgpt:{pth}?temperature=0")
+        build_answer_model(f"affectgpt:{pth}?temperature=0")
     with pytest.raises(OvmerError, match="integer"):
-        load_model(f"affectgpt:{pth}?max_new_tokens=many")
+        build_answer_model(f"affectgpt:{pth}?max_new_tokens=many")
     with pytest.raises(OvmerError, match="needs a model"):
-        load_model("affectgpt:")
+        build_answer_model("affectgpt:")
     with pytest.raises(OvmerError, match="unknown model spec"):
-        load_model("gpt4v")
+        build_answer_model("gpt4v")
 
 
 def _affectgpt_tree(root: Path) -> Path:
@@ -250,8 +255,14 @@ def test_bench_affectgpt_tiny_model_end_to_end(
         faces=mer_root / "openface_face" / "m_face.npy",
     )
     detected = describe_video(engine, mer_root / "video" / "m_raw.mp4", subtitle="", decoding=settings)
-    assert detected["face_source"] == "detected"
-    assert answers == {"m_face": official["response"], "m_raw": detected["response"]}
+    assert detected.inputs is not None and detected.inputs["face_source"] == "mediapipe"
+    assert answers == {"m_face": official.text, "m_raw": detected.text}
+    records = [json.loads(line) for line in (out / "mer2023" / "answers.jsonl").read_text().splitlines()]
+    provenance = {r["name"]: r["inputs"] for r in records}
+    assert provenance["m_face"]["face_source"] == "openface" and provenance["m_face"]["audio_source"] == "wav"
+    assert (
+        provenance["m_raw"]["face_source"] == "mediapipe" and provenance["m_raw"]["audio_source"] == "video"
+    )
 
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output

@@ -135,10 +135,12 @@ def test_cli_json(tmp_path: Path) -> None:
         ["describe", str(DEMO), "--engine", "clues", "--json", "--no-asr", "--subtitle", "I am so happy!"],
     )
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
-    assert set(payload) == {"clues", "description", "ov_labels"}
-    assert payload["clues"]["speech"]["source"] == "subtitle"
-    assert payload["ov_labels"][0] == "happy"
+    payload = json.loads(result.output)  # the one answer record, as infer and bench write it
+    assert {"name", "text", "ov_labels", "model", "inputs", "details"} <= set(payload)
+    assert payload["name"] == DEMO.stem and payload["model"] == "clues:v1"
+    assert payload["details"]["clues"]["speech"]["source"] == "subtitle"
+    assert payload["inputs"]["subtitle_source"] == "dataset"
+    assert payload["ov_labels"][0] == "happy" and payload["text"].strip()
 
 
 # ---------------------------------------------------------------------------------- the rules

@@ -25,12 +25,13 @@ def test_describe_real_clip_cli(reference: Path, tiny_frame_dir: Path) -> None:
     args += ["--task", "description", "--max-new-tokens", "12", "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
-    assert out["task"] == "description" and out["engine"] == "affectgpt"
-    assert out["decoding"] == {"mode": "greedy", "max_new_tokens": 12}
-    assert 0 < out["generated_tokens"] <= 12
+    out = json.loads(result.output)  # the one answer record
+    assert out["task"] == "description" and out["details"]["engine"] == "affectgpt"
+    assert out["details"]["decoding"] == {"mode": "greedy", "max_new_tokens": 12}
+    assert 0 < out["details"]["generated_tokens"] <= 12
+    assert out["name"] == "sample_00000000" and out["inputs"]["subtitle_source"] == "dataset"
     again = CliRunner().invoke(app, args)
-    assert json.loads(again.output)["response"] == out["response"]  # deterministic by default
+    assert json.loads(again.output)["text"] == out["text"]  # deterministic by default
 
 
 def test_describe_synthesized_clip_subtitle_matters(tmp_path: Path, tiny_frame_dir: Path) -> None:
@@ -41,8 +42,12 @@ def test_describe_synthesized_clip_subtitle_matters(tmp_path: Path, tiny_frame_d
     settings = DecodingSettings(max_new_tokens=10)
     a = describe_video(engine, clip, subtitle="Well, that is great news.", decoding=settings)
     b = describe_video(engine, clip, subtitle="", decoding=settings)
-    assert a["subtitle"] == "Well, that is great news." and a["task"] == "ovlabels"
-    assert isinstance(a["response"], str) and isinstance(b["response"], str)
+    assert (
+        a.details is not None
+        and a.details["subtitle"] == "Well, that is great news."
+        and a.task == "ovlabels"
+    )
+    assert isinstance(a.text, str) and isinstance(b.text, str)
 
 
 def test_describe_face_model_from_official_pth(tmp_path: Path, tiny_face_dir: Path) -> None:
@@ -65,7 +70,7 @@ def test_describe_face_model_from_official_pth(tmp_path: Path, tiny_face_dir: Pa
     result = runner.invoke(app, [*base, "--faces", str(tmp_path / "faces.npy"), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out["config"] == "tiny-face" and out["face_source"] == "openface"
+    assert out["details"]["config"] == "tiny-face" and out["inputs"]["face_source"] == "openface"
     missing = runner.invoke(app, [*base, "--faces", str(tmp_path / "nope.npy")])
     assert missing.exit_code == 2 and "nope.npy" in missing.output
 
@@ -78,9 +83,10 @@ def test_describe_face_model_on_raw_video(reference: Path, tiny_face_dir: Path) 
     result = CliRunner().invoke(app, [*args, "--max-new-tokens", "6", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out["face_source"] == "detected" and out["faces_found"] >= 7
-    assert out["audio_source"].endswith("sample_00000000.wav")  # the wav beside the video
-    assert 0 < out["generated_tokens"] <= 6
+    assert out["inputs"]["face_source"] == "mediapipe" and sum(out["inputs"]["face_found"]) >= 7
+    assert out["inputs"]["audio_source"] == "wav"
+    assert out["inputs"]["audio_file"].endswith("sample_00000000.wav")  # the wav beside the video
+    assert 0 < out["details"]["generated_tokens"] <= 6
 
 
 def test_describe_errors(tmp_path: Path, tiny_frame_dir: Path) -> None:
@@ -104,7 +110,9 @@ def test_asr_fills_the_subtitle_offline(reference: Path, tiny_frame_dir: Path) -
     base = ["describe", str(video), "--model", str(tiny_frame_dir), "--max-new-tokens", "3"]
     result = CliRunner().invoke(app, [*base, "--asr", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["subtitle"].strip()  # speech gives text (English model, Mandarin clip)
+    out = json.loads(result.output)
+    assert out["details"]["subtitle"].strip()  # speech gives text (English model, Mandarin clip)
+    assert out["inputs"]["subtitle_source"] == "asr"
     bad = CliRunner().invoke(app, [*base, "--asr", "--asr-model", "/no/such/whisper"])
     assert bad.exit_code == 2 and "/no/such/whisper" in bad.output
 
@@ -132,4 +140,4 @@ def test_released_frame_model_demo_sanity(reference: Path) -> None:
     out = describe_video(
         engine, reference / "media" / "sample_00000000.mp4", subtitle=SUBTITLE, task="description"
     )
-    assert out["response"].startswith("In the text")
+    assert (out.text or "").startswith("In the text")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ovmer.assets import load_wheel_maps
 from ovmer.cli.main import app
 from ovmer.llm.lexicon import LexiconExtractor
-from ovmer.results.formats import PredictionRecord, read_predictions, write_jsonl
+from ovmer.results import AnswerRecord, read_predictions, write_records
 from tests.conftest import RUN
 
 runner = CliRunner()
@@ -80,12 +80,9 @@ def test_lexicon_steps_a_and_b_write_official_files(mosi_base: Path, wheel_dir: 
 
 def test_hf_backend_jsonl_cache_and_cache_only_rerun(tiny_model_dir: Path, tmp_path: Path) -> None:
     source = tmp_path / "answers.jsonl"
-    write_jsonl(
-        [
-            PredictionRecord(name=f"s{i}", text=t)
-            for i, t in enumerate(["He is happy.", "She is sad.", "Calm."])
-        ],
+    write_records(
         source,
+        [AnswerRecord(name=f"s{i}", text=t) for i, t in enumerate(["He is happy.", "She is sad.", "Calm."])],
     )
     out = tmp_path / "out.jsonl"
     code, output = invoke(
@@ -133,12 +130,12 @@ def test_hf_backend_jsonl_cache_and_cache_only_rerun(tiny_model_dir: Path, tmp_p
 
 def test_failing_samples_are_recorded_and_the_run_goes_on(tmp_path: Path) -> None:
     source = tmp_path / "answers.jsonl"
-    write_jsonl(
-        [
-            PredictionRecord(name="done", text="x", ov_labels="[happy]"),
-            PredictionRecord(name="todo", text="y"),
-        ],
+    write_records(
         source,
+        [
+            AnswerRecord(name="done", text="x", ov_labels="[happy]"),
+            AnswerRecord(name="todo", text="y"),
+        ],
     )
     out = tmp_path / "out.jsonl"
     code, output = invoke(
@@ -155,7 +152,7 @@ def test_failing_samples_are_recorded_and_the_run_goes_on(tmp_path: Path) -> Non
 
 def test_merge_with_subtitles(tmp_path: Path, wheel_dir: Path) -> None:
     source = tmp_path / "clues.jsonl"
-    write_jsonl([PredictionRecord(name="a", text="He frowns."), PredictionRecord(name="b", text="")], source)
+    write_records(source, [AnswerRecord(name="a", text="He frowns."), AnswerRecord(name="b", text="")])
     subtitles = tmp_path / "subs.csv"
     subtitles.write_text("name,chinese,english\na,x,I am fine.\nb,y,\n", encoding="utf-8")
     out = tmp_path / "merged.npz"
@@ -173,7 +170,7 @@ def test_merge_with_subtitles(tmp_path: Path, wheel_dir: Path) -> None:
 
 def test_merge_needs_subtitles(tmp_path: Path, wheel_dir: Path) -> None:
     source = tmp_path / "clues.jsonl"
-    write_jsonl([PredictionRecord(name="a", text="He frowns.")], source)
+    write_records(source, [AnswerRecord(name="a", text="He frowns.")])
     code, output = invoke(
         "extract",
         "--task",
@@ -236,7 +233,7 @@ def test_openai_backend_through_the_cli(tiny_model_dir: Path, tmp_path: Path) ->
 
     local = HFChatBackend(tiny_model_dir, SamplingSettings(max_tokens=12), device="cpu")
     source = tmp_path / "answers.jsonl"
-    write_jsonl([PredictionRecord(name=f"s{i}", text=f"answer {i}") for i in range(3)], source)
+    write_records(source, [AnswerRecord(name=f"s{i}", text=f"answer {i}") for i in range(3)])
     state = ServerState(local)
     with serve(state) as url:
         code, output = invoke(

@@ -28,6 +28,13 @@ class Decoding(str, Enum):
     paper = "paper"
 
 
+class FidelityName(str, Enum):
+    """Named inference settings of ``ovmer.models.fidelity`` (docs/model.md, "Fidelity settings")."""
+
+    clean = "clean"
+    paper = "paper"
+
+
 class Engine(str, Enum):
     affectgpt = "affectgpt"
     clues = "clues"  # the offline clue engine (ovmer.clues): no model, no download
@@ -65,25 +72,62 @@ DTypeOption = Annotated[
     DType, typer.Option("--dtype", help="LLM dtype: fp32 (CPU), fp16 (paper) or bf16 (CUDA).")
 ]
 DecodingOption = Annotated[
-    Decoding,
+    Decoding | None,
     typer.Option(
-        "--decoding", help="greedy (deterministic, default) or paper (top-k 20, top-p 0.9, T 1, seeded)."
+        "--decoding",
+        help="greedy (deterministic) or paper (top-k 20, top-p 0.9, T 1, seeded); default: the --fidelity's.",
     ),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of --decoding paper.")]
-MaxTokensOption = Annotated[int, typer.Option("--max-new-tokens", help="Generation budget (paper: 1200).")]
+MaxTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-new-tokens", help="Generation budget (default: the model config's, 1200 as in the paper)."
+    ),
+]
+FidelityOption = Annotated[
+    FidelityName,
+    typer.Option(
+        "--fidelity",
+        help="clean (default: merged LoRA, fast tokenizer, no empty answers, long prompts refused, greedy) "
+        "or paper (upstream: fp32 LoRA unmerged, slow tokenizer, EOS allowed at once, last 800 prompt "
+        "tokens kept, paper sampling, strict inputs). See docs/model.md.",
+    ),
+]
+StrictInputsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--strict-inputs/--no-strict-inputs",
+        help="Refuse samples whose OpenFace array or wav is missing instead of detecting faces / using "
+        "the video's audio (default: the --fidelity's; paper: strict).",
+    ),
+]
 
 
-def _decoding(mode: Decoding, seed: int, max_new_tokens: int) -> Any:
-    from ovmer.models.generation import DecodingSettings
+def _fidelity(name: FidelityName, decoding: Decoding | None, strict_inputs: bool | None = None) -> Any:
+    """The named setting with the explicit --decoding / --strict-inputs applied over it."""
+    from ovmer.models.fidelity import get_fidelity
 
-    return DecodingSettings(mode=mode.value, seed=seed, max_new_tokens=max_new_tokens)
+    changes: dict[str, Any] = {}
+    if decoding is not None:
+        changes["decoding"] = decoding.value
+    if strict_inputs is not None:
+        changes["strict_inputs"] = strict_inputs
+    return get_fidelity(name.value).replace(**changes)
 
 
-def _engine(model: str, config: str | None, device: str, dtype: DType) -> Any:
+def _decoding(engine: Any, seed: int, max_new_tokens: int | None) -> Any:
+    """Complete decoding settings: mode and EOS rule from the engine's fidelity, budget from the model
+    config unless --max-new-tokens is given."""
+    return engine.decoding_settings(
+        engine.fidelity.decoding_settings(seed=seed, max_new_tokens=max_new_tokens)
+    )
+
+
+def _engine(model: str, config: str | None, device: str, dtype: DType, fidelity: Any) -> Any:
     from ovmer.inference.engine import load_engine
 
-    return load_engine(model, config, device, dtype.value)
+    return load_engine(model, config, device, dtype.value, fidelity=fidelity)
 
 
 @model_app.command("summary")
@@ -200,9 +244,10 @@ def describe(
     config: ConfigOption = None,
     device: DeviceOption = "auto",
     dtype: DTypeOption = DType.auto,
-    decoding: DecodingOption = Decoding.greedy,
+    fidelity: FidelityOption = FidelityName.clean,
+    decoding: DecodingOption = None,
     seed: SeedOption = 0,
-    max_new_tokens: MaxTokensOption = 1200,
+    max_new_tokens: MaxTokensOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the text.")] = False,
 ) -> None:
     """Describe the emotions in one video with AffectGPT, or offline with the clue engine.
@@ -215,7 +260,7 @@ def describe(
 
         run_clues(video, as_json=as_json, llm=llm, subtitle=subtitle, fps=fps, no_asr=no_asr)
         return
-    from ovmer.inference.describe import describe_video, transcribe_clip
+    from ovmer.inference.describe import asr_transcriber, describe_video
 
     if model is None:
         raise OvmerError(
@@ -225,22 +270,21 @@ def describe(
         raise OvmerError("give either --subtitle or --asr, not both")
     if not video.is_file():
         raise OvmerError(f"video not found: {video}")
-    if asr:
-        subtitle = transcribe_clip(video, audio, model=asr_model, language=language)
-    runner = _engine(model, config, device, dtype)
+    runner = _engine(model, config, device, dtype, _fidelity(fidelity, decoding))
     result = describe_video(
         runner,
         video,
         subtitle=subtitle,
         task=task.value,
-        decoding=_decoding(decoding, seed, max_new_tokens),
+        decoding=_decoding(runner, seed, max_new_tokens),
         audio=audio,
         faces=faces,
+        asr=asr_transcriber(asr_model, language) if asr else None,
     )
     if as_json:
-        console.print_json(json.dumps(result, ensure_ascii=False))
+        console.print_json(json.dumps(result.to_json(), ensure_ascii=False))
     else:
-        console.print(result["response"], highlight=False, markup=False)
+        console.print(result.text or "", highlight=False, markup=False)
 
 
 def infer(
@@ -271,9 +315,11 @@ def infer(
     config: ConfigOption = None,
     device: DeviceOption = "auto",
     dtype: DTypeOption = DType.auto,
-    decoding: DecodingOption = Decoding.greedy,
+    fidelity: FidelityOption = FidelityName.clean,
+    decoding: DecodingOption = None,
+    strict_inputs: StrictInputsOption = None,
     seed: SeedOption = 0,
-    max_new_tokens: MaxTokensOption = 1200,
+    max_new_tokens: MaxTokensOption = None,
     run_name: Annotated[
         str | None, typer.Option("--run-name", help="Run folder of the npz (default: from --model).")
     ] = None,
@@ -292,7 +338,7 @@ def infer(
     """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped."""
     from ovmer.data.benchmarks import get_benchmark
     from ovmer.data.registry import CSV_PREFIX, is_manifest, load_samples
-    from ovmer.inference.runner import infer_split
+    from ovmer.inference.split import infer_split
 
     if is_manifest(dataset):
         # Results go under the manifest's name: ``csv:runs/my_videos.csv`` → ``my_videos``.
@@ -309,14 +355,15 @@ def infer(
     source = Path(model)
     default_run = source.parent.name if source.suffix == ".pth" else source.name
     default_ckpt = source.stem if source.suffix == ".pth" else "model"
-    runner = _engine(model, config, device, dtype)
+    runner = _engine(model, config, device, dtype, _fidelity(fidelity, decoding, strict_inputs))
     result = infer_split(
         runner,
         samples,
         out,
         dataset=dataset_name,
         task=task.value,
-        decoding=_decoding(decoding, seed, max_new_tokens),
+        decoding=_decoding(runner, seed, max_new_tokens),
+        strict_inputs=runner.fidelity.strict_inputs,
         batch_size=batch_size,
         run_name=run_name or default_run,
         checkpoint_name=checkpoint_name or default_ckpt,
