@@ -35,9 +35,37 @@ class CheckpointKeyError(ModelError):
     """A checkpoint's keys or shapes do not match the model (strict loading, spec affectgpt-model §11.3)."""
 
 
+class TrainConfigError(OvmerError):
+    """A training config file or override is unknown, mistyped or inconsistent."""
+
+
+class TrainConfigError(OvmerError):
+    """A training config file or override is unknown, mistyped or inconsistent."""
+
+
 class MediaError(OvmerError):
     """A video, audio or face file is missing, empty, corrupt or lacks the stream that is needed."""
 
 
+class InputStageError(MediaError):
+    """A sample's model inputs failed at one stage (``video``, ``faces``, ``audio``, ``subtitle``).
+
+    ``stage`` says where (``prepare`` records it per sample); ``cause`` is the original error.
+    """
+
+    def __init__(self, stage: str, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.stage = stage
+        self.cause = cause
+
+
 class EnvironmentVariableError(OvmerError):
     """An environment variable ovmer reads (such as ``OVMER_OFFLINE``) holds a value it does not understand."""
+
+
+class BackendError(OvmerError):
+    """An extractor LLM backend could not produce a completion (bad spec, unreachable server, missing model)."""
+
+
+class CacheMissError(BackendError):
+    """The cache-only extractor backend was asked for a prompt that is not cached."""
