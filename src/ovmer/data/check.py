@@ -29,7 +29,7 @@ from ovmer.data.registry import (
     is_manifest,
     iter_media_names,
     manifest_samples,
-    read_subtitles,
+    read_dataset_subtitles,
 )
 from ovmer.errors import DatasetError, InputFormatError, MediaError
 
@@ -295,7 +295,7 @@ def _subtitle_problems(folder: Path, dataset: BenchmarkDataset, samples: list[Sa
     if dataset.subtitle_file is None:
         return []
     try:
-        subtitles = read_subtitles(folder, dataset)
+        subtitles = read_dataset_subtitles(folder, dataset)
     except InputFormatError as exc:
         return [Problem(ERROR, "subtitle_file", str(exc), path=os.fspath(folder / dataset.subtitle_file))]
     path = os.fspath(folder / dataset.subtitle_file)
