@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ovmer.llm.backends import CacheMissError, CacheOnlyBackend, HFChatBackend
+from ovmer.errors import CacheMissError
+from ovmer.llm.backends import CacheOnlyBackend, HFChatBackend
 from ovmer.llm.cache import ReplyCache
 from ovmer.llm.extractor import LLMExtractor
 from ovmer.llm.postprocess import postprocess_reply

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ovmer.llm.backends import BackendError, HFChatBackend, parse_backend
+from ovmer.errors import BackendError
+from ovmer.llm.backends import HFChatBackend, parse_backend
 from ovmer.llm.chat import render_qwen_chat
 from ovmer.llm.prompts import ovlabels_prompt
 from ovmer.llm.settings import SamplingSettings

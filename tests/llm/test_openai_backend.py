@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ovmer.llm.backends import BackendError, HFChatBackend, HTTPSettings, OpenAIBackend, parse_backend
+from ovmer.errors import BackendError
+from ovmer.llm.backends import HFChatBackend, HTTPSettings, OpenAIBackend, parse_backend
 from ovmer.llm.prompts import ovlabels_prompt
 
 from .conftest import FAST

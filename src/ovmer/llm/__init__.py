@@ -8,9 +8,9 @@
 * :mod:`~ovmer.llm.lexicon` — the offline, rule-based extractor.
 """
 
+from ovmer.errors import BackendError
 from ovmer.llm.backends import (
     Backend,
-    BackendError,
     CacheOnlyBackend,
     HFChatBackend,
     HTTPSettings,

@@ -28,20 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ovmer.errors import OvmerError
+from ovmer.errors import BackendError, CacheMissError
 from ovmer.hub import dtype_kwarg, hub_from_pretrained
 from ovmer.llm.chat import chat_messages, render_qwen_chat
 from ovmer.llm.settings import DETERMINISTIC, SamplingSettings
 
 logger = logging.getLogger(__name__)
-
-
-class BackendError(OvmerError):
-    """A backend could not produce a completion (bad spec, unreachable server, missing model)."""
-
-
-class CacheMissError(BackendError):
-    """The cache-only backend was asked for a prompt that is not cached."""
 
 
 @runtime_checkable
