@@ -8,7 +8,7 @@ comma  := ,
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 export PIP_PROGRESS_BAR := off
 
-.PHONY: setup lint format typecheck test test-fast demo bench lock clean
+.PHONY: setup lint format typecheck imports test test-fast demo bench lock clean
 
 ## setup: build .venv from nothing (idempotent; a no-op when pyproject/requirements are unchanged)
 setup: $(STAMP)
@@ -34,8 +34,12 @@ format: setup
 typecheck: setup
 	$(BIN)/mypy
 
-## test: setup, lint, type check and the whole test suite
-test: setup lint typecheck
+## imports: the layers and no-cycle contracts of docs/architecture.md (import-linter, pyproject.toml)
+imports: setup
+	$(BIN)/lint-imports
+
+## test: setup, lint, type check, import contracts and the whole test suite
+test: setup lint typecheck imports
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
