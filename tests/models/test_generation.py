@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.media_inputs import VideoInputs
+from ovmer.media.inputs import ModelInputs
 from ovmer.models.generation import DecodingSettings, StopRule
 from ovmer.models.loading import load_model
 
@@ -19,15 +19,12 @@ def engine(tiny_frame_dir: Path) -> AffectGPTEngine:
     return AffectGPTEngine(load_model(tiny_frame_dir))
 
 
-def _inputs(n: int, seed: int = 0) -> list[VideoInputs]:
+def _inputs(n: int, seed: int = 0) -> list[ModelInputs]:
     rng = np.random.default_rng(seed)
     return [
-        VideoInputs(
-            rng.integers(0, 255, (8, 224, 224, 3), dtype=np.uint8),
-            rng.standard_normal((8, 32000)).astype(np.float32),
-            "frame",
-            8,
-            2.0,
+        ModelInputs(
+            frames=rng.integers(0, 255, (8, 224, 224, 3), dtype=np.uint8),
+            audio=rng.standard_normal((8, 32000)).astype(np.float32),
         )
         for _ in range(n)
     ]
@@ -68,7 +65,7 @@ def test_stop_rule() -> None:
 
 
 def test_first_token_is_never_eos(engine: AffectGPTEngine) -> None:
-    """Upstream's min_length=1 with an empty input_ids bans EOS at the first step."""
+    """The clean setting bans EOS at the first step (upstream does not: see test_fidelity.py)."""
     llm = engine.model.llm
     with torch.no_grad():
         llm.lm_head.bias = torch.nn.Parameter(torch.zeros(llm.lm_head.out_features))

@@ -52,10 +52,16 @@ class LoraSettings:
 
 @dataclass
 class GenerationSettings:
-    """Generation settings of spec §12.3; ``paper_*`` are the fidelity sampling values."""
+    """Generation settings of a model (docs/model.md, "Inference"): the one place their defaults live.
+
+    ``max_new_tokens`` is the generation budget that ``ovmer infer``/``describe`` and
+    ``DecodingSettings`` use unless told otherwise; ``paper_*`` are the paper's sampling values.
+    Upstream (``conversation/conversation_video.py``) tokenises prompts with right truncation at
+    ``max_length`` 2000 = ``max_prompt_tokens`` + ``max_new_tokens``, then keeps the last 800.
+    """
 
     max_new_tokens: int = 1200
-    max_prompt_tokens: int = 800  # upstream keeps the last 2000 - 1200 tokens (spec §12.2)
+    max_prompt_tokens: int = 800  # upstream keeps the last 2000 - 1200 prompt tokens
     paper_temperature: float = 1.0
     paper_top_p: float = 0.9
     paper_top_k: int = 20  # inherited from Qwen2.5-7B-Instruct's generation_config.json

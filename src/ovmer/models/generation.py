@@ -1,13 +1,20 @@
-"""Batched decoding from prompt embeddings (spec affectgpt-model §12.3–§12.4).
+"""Batched decoding from prompt embeddings (docs/model.md, "Inference"; upstream
+``conversation/conversation_video.py``).
 
 Why not ``transformers.generate``: the AffectGPT stop rule (``###`` and split ``##``/``#``) is per
-row, the first step must not emit EOS (upstream's ``min_length=1`` counts an empty ``input_ids``), and
-the step function here is the whole contract a faster engine must meet: (prompt embeddings, attention
-mask) -> token ids. A vLLM backend with prompt embeddings can replace :func:`generate` unchanged.
+row, and the step function here is the whole contract a faster engine must meet: (prompt embeddings,
+attention mask) -> token ids. A vLLM backend with prompt embeddings can replace :func:`generate`
+unchanged.
+
+First step and EOS: upstream passes ``min_length=1``, but with ``inputs_embeds`` only, transformers
+(4.49, ``_prepare_generated_length``) lowers it to ``max(1 - prompt_length, 0) = 0``, so upstream
+*can* answer with EOS at once (an empty response). ovmer's clean setting bans EOS at the first step
+(``ban_first_step_eos=True``); the paper setting does not (``ovmer.models.fidelity``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,33 +22,49 @@ from typing import Any, Literal
 import torch
 
 from ovmer.errors import ModelError
+from ovmer.models.configuration_affectgpt import GenerationSettings
 
 DecodingMode = Literal["greedy", "paper"]
 
 
 @dataclass(frozen=True)
 class DecodingSettings:
-    """Greedy (default, deterministic) or the paper's sampling (top-k 20, top-p 0.9, T 1.0) with a seed."""
+    """Greedy (default, deterministic) or the paper's sampling (top-k 20, top-p 0.9, T 1.0) with a seed.
+
+    ``None`` means "not chosen here": :meth:`resolved` fills it in. ``max_new_tokens`` then comes from
+    the model config (``AffectGPTConfig.generation.max_new_tokens``, 1200 for the released models) and
+    ``ban_first_step_eos`` from the engine's fidelity setting (clean: True, paper: False).
+    ``AffectGPTEngine.decoding_settings`` does both; :func:`generate` needs resolved settings.
+    """
 
     mode: DecodingMode = "greedy"
-    max_new_tokens: int = 1200
-    temperature: float = 1.0
-    top_p: float = 0.9
-    top_k: int = 20
+    max_new_tokens: int | None = None
+    # The paper's sampling values have one home: the config's GenerationSettings.
+    temperature: float = GenerationSettings.paper_temperature
+    top_p: float = GenerationSettings.paper_top_p
+    top_k: int = GenerationSettings.paper_top_k
     seed: int = 0
+    ban_first_step_eos: bool | None = None
+
+    def resolved(self, generation: GenerationSettings, ban_first_step_eos: bool = True) -> DecodingSettings:
+        """These settings with the budget from ``generation`` and the EOS rule from the caller, where unset."""
+        return dataclasses.replace(
+            self,
+            max_new_tokens=generation.max_new_tokens if self.max_new_tokens is None else self.max_new_tokens,
+            ban_first_step_eos=(
+                ban_first_step_eos if self.ban_first_step_eos is None else self.ban_first_step_eos
+            ),
+        )
 
     def describe(self) -> dict[str, Any]:
-        """What was used, for the run record."""
-        if self.mode == "greedy":
-            return {"mode": "greedy", "max_new_tokens": self.max_new_tokens}
-        return {
-            "mode": "paper",
-            "max_new_tokens": self.max_new_tokens,
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "top_k": self.top_k,
-            "seed": self.seed,
-        }
+        """What was used, for the run record. The first-step EOS rule is named only when EOS is allowed
+        (the paper setting), so that records of clean runs keep their earlier form."""
+        record: dict[str, Any] = {"mode": self.mode, "max_new_tokens": self.max_new_tokens}
+        if self.mode == "paper":
+            record.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k, seed=self.seed)
+        if self.ban_first_step_eos is False:
+            record["first_step_eos"] = "allowed"
+        return record
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,7 @@ def generate(
 ) -> list[list[int]]:
     """Decode every row of left-padded prompt embeddings (B, L, H) with mask (B, L).
 
+    ``settings`` must be resolved (:meth:`DecodingSettings.resolved`): a budget and an EOS rule.
     Returns the generated ids per row, including the stop token (post-processing removes it). Rows
     that finished keep being fed ``pad_id`` (ignored) until all rows are done or the budget runs out.
     Position ids come from the mask, so a left-padded row sees the same positions as alone.
@@ -114,6 +138,12 @@ def generate(
 
     if inputs_embeds.dim() != 3 or attention_mask.shape != inputs_embeds.shape[:2]:
         raise ModelError("generate needs inputs_embeds (B, L, H) and attention_mask (B, L)")
+    budget, ban_first_step_eos = settings.max_new_tokens, settings.ban_first_step_eos
+    if budget is None or ban_first_step_eos is None:
+        raise ModelError(
+            "generate needs resolved decoding settings (a max_new_tokens budget and a first-step EOS "
+            "rule); use DecodingSettings.resolved(config.generation) or AffectGPTEngine.decoding_settings"
+        )
     generator = None
     if settings.mode == "paper":
         generator = torch.Generator().manual_seed(settings.seed)
@@ -131,12 +161,11 @@ def generate(
     eos = torch.tensor(stop.eos_ids, device=device)
     tokens = torch.empty((batch, 0), dtype=torch.long, device=device)
     done = torch.zeros(batch, dtype=torch.bool, device=device)
-    lengths = torch.full((batch,), settings.max_new_tokens, dtype=torch.long, device=device)
-    for step in range(settings.max_new_tokens):
+    lengths = torch.full((batch,), budget, dtype=torch.long, device=device)
+    for step in range(budget):
         logits = out.logits[:, -1, :].float()  # (B, V)
-        if step == 0:
-            # min_length=1 upstream: with embeddings only, input_ids is empty, so EOS is banned once.
-            logits[:, eos] = float("-inf")
+        if step == 0 and ban_first_step_eos:
+            logits[:, eos] = float("-inf")  # clean setting: no empty answers (see the module docstring)
         next_ids = _sample(logits, settings, generator)
         next_ids = torch.where(done, torch.full_like(next_ids, pad_id), next_ids)
         tokens = torch.cat([tokens, next_ids[:, None]], dim=1)

@@ -33,6 +33,7 @@ from ovmer.models.checkpoint import (
     to_official_key,
 )
 from ovmer.models.configuration_affectgpt import CONFIG_NAME, AffectGPTConfig
+from ovmer.models.fidelity import CLEAN, Fidelity, get_fidelity, keep_adapters_fp32
 from ovmer.models.modeling_affectgpt import AffectGPTModel, lora_target_modules
 from ovmer.models.processing_affectgpt import TOKENIZER_DIR, AffectGPTProcessor
 
@@ -50,6 +51,9 @@ class LoadedModel:
     model: AffectGPTModel
     processor: AffectGPTProcessor
     source: str
+    #: The fidelity setting it was loaded with (ovmer.models.fidelity); the engine takes its decoding
+    #: defaults from it.
+    fidelity: Fidelity = CLEAN
 
 
 # ---------------------------------------------------------------------- saving
@@ -198,15 +202,25 @@ def build_model(config: AffectGPTConfig, folder: Path | None, dtype: torch.dtype
 
 
 def _finish(
-    model: AffectGPTModel, device: str | torch.device, dtype: torch.dtype, merge: bool
+    model: AffectGPTModel,
+    device: str | torch.device,
+    dtype: torch.dtype,
+    merge: bool,
+    adapters_fp32: bool = False,
 ) -> AffectGPTModel:
-    """Merge LoRA, cast the LLM, move, and switch everything to eval mode (spec §8: eval at inference)."""
+    """Merge LoRA, cast the LLM, move, and switch everything to eval mode (spec §8: eval at inference).
+
+    ``adapters_fp32`` (unmerged LoRA only): the adapters stay fp32 over the cast base, as upstream's
+    peft keeps them (the paper fidelity setting).
+    """
     device = torch.device(device)
     if device.type == "cpu" and dtype != torch.float32:
         raise ModelError("on CPU ovmer runs in fp32; use --dtype fp32 (fp16/bf16 need a CUDA device)")
     if merge:
         model.merge_lora()
     model.llm.to(dtype)
+    if adapters_fp32 and not model.lora_merged:
+        keep_adapters_fp32(model.llm)
     model.to(device)
     # Encoders stay fp32 and run under autocast on CUDA (fp16 in fidelity mode, spec §5).
     model.autocast_dtype = dtype if device.type == "cuda" and dtype != torch.float32 else None
@@ -219,17 +233,32 @@ def load_model(
     config: str | Path | AffectGPTConfig | None = None,
     device: str | torch.device = "cpu",
     dtype: str = "fp32",
-    merge_lora: bool = True,
+    merge_lora: bool | None = None,
+    fidelity: str | Fidelity | None = None,
 ) -> LoadedModel:
     """Load an AffectGPT model for inference.
 
     ``name_or_path``: an ovmer model folder (``ovmer checkpoint convert`` output or ``save_pretrained``),
     an official ``.pth`` (then ``config`` names the variant, e.g. ``affectgpt-frame``), or a Hugging Face
     repo id holding an ovmer model folder, optionally pinned: ``ORG/NAME@REVISION``.
+
+    ``fidelity``: ``"clean"`` (default), ``"paper"`` or a :class:`~ovmer.models.fidelity.Fidelity`;
+    here it decides whether LoRA is merged or kept apart in fp32, which tokenizer is used and what
+    happens to over-long prompts. ``merge_lora`` overrides the fidelity's choice (``False`` to keep
+    the LoRA apart, e.g. to save the model again).
     """
     torch_dtype = DTYPES.get(dtype)
     if torch_dtype is None:
         raise ModelError(f"unknown dtype {dtype!r}; use one of {sorted(DTYPES)}")
+    setting = get_fidelity(fidelity)
+    merge = setting.lora == "merged" if merge_lora is None else merge_lora
+    adapters_fp32 = setting.lora == "fp32_unmerged"
+    if merge and adapters_fp32:
+        setting = setting.replace(lora="merged")  # the record says what was done
+    processor_options: dict[str, Any] = {
+        "tokenizer_kind": setting.tokenizer,
+        "prompt_overflow": setting.prompt_overflow,
+    }
     path = Path(name_or_path)
     if path.is_file() and path.suffix in (".pth", ".pt"):
         if config is None:
@@ -241,8 +270,9 @@ def load_model(
         state = official_model_state(read_official_checkpoint(path), str(path))  # fail fast, before backbones
         model = build_model(cfg, base_folder, torch_dtype)
         load_official_state_dict(model, state, str(path))
-        processor = AffectGPTProcessor.from_pretrained(base_folder, cfg)
-        return LoadedModel(_finish(model, device, torch_dtype, merge_lora), processor, str(path))
+        processor = AffectGPTProcessor.from_pretrained(base_folder, cfg, **processor_options)
+        finished = _finish(model, device, torch_dtype, merge, adapters_fp32)
+        return LoadedModel(finished, processor, str(path), setting)
     if not path.is_dir():
         path = _download_model_folder(str(name_or_path))
     if not (path / CONFIG_NAME).is_file():
@@ -250,8 +280,9 @@ def load_model(
     cfg = AffectGPTConfig.from_pretrained(path)
     model = build_model(cfg, path, torch_dtype)
     load_trainables(model, path)
-    processor = AffectGPTProcessor.from_pretrained(path, cfg)
-    return LoadedModel(_finish(model, device, torch_dtype, merge_lora), processor, str(path))
+    processor = AffectGPTProcessor.from_pretrained(path, cfg, **processor_options)
+    finished = _finish(model, device, torch_dtype, merge, adapters_fp32)
+    return LoadedModel(finished, processor, str(path), setting)
 
 
 def _config_and_folder(config: str | Path | AffectGPTConfig) -> tuple[AffectGPTConfig, Path | None]:

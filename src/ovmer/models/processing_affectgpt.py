@@ -2,10 +2,13 @@
 
 It turns decoded media (uint8 images, float32 16 kHz clips) and subtitles into model tensors, and
 generated token ids back into the response text, following spec affectgpt-model §4–§5, §7 and §12.
+Which tokenizer (fast or upstream's slow one) and what to do with an over-long prompt are the
+processor's part of the fidelity setting (``ovmer.models.fidelity``, docs/model.md).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,7 @@ import torch
 from ovmer.errors import ModelError
 from ovmer.hub import hub_from_pretrained
 from ovmer.models.configuration_affectgpt import AffectGPTConfig
+from ovmer.models.fidelity import PromptOverflow, TokenizerKind
 from ovmer.models.prompts import (
     AUDIO_TOKEN,
     IMAGE_TOKEN,
@@ -32,6 +36,8 @@ BOS_TOKEN = "<|im_start|>"
 EOS_TOKEN = "<|im_end|>"
 #: Variance floor of transformers' Wav2Vec2FeatureExtractor (spec §5.2).
 _AUDIO_EPS = 1e-7
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -99,11 +105,21 @@ def normalize_audio(clips: np.ndarray, mode: str) -> np.ndarray:
 
 
 class AffectGPTProcessor:
-    """Prompts + tokenizer + image/audio preprocessing for one AffectGPT config."""
+    """Prompts + tokenizer + image/audio preprocessing for one AffectGPT config.
 
-    def __init__(self, tokenizer: Any, config: AffectGPTConfig) -> None:
+    ``prompt_overflow``: a prompt longer than ``config.generation.max_prompt_tokens`` is an error
+    (``"error"``, clean) or cut to its last tokens as upstream does, with a logged warning
+    (``"keep_last"``, paper).
+    """
+
+    def __init__(
+        self, tokenizer: Any, config: AffectGPTConfig, prompt_overflow: PromptOverflow = "error"
+    ) -> None:
+        if prompt_overflow not in ("error", "keep_last"):
+            raise ModelError(f"prompt_overflow must be 'error' or 'keep_last', not {prompt_overflow!r}")
         self.tokenizer = tokenizer
         self.config = config
+        self.prompt_overflow: PromptOverflow = prompt_overflow
         self.placeholder_ids = dict(
             zip(
                 PLACEHOLDER_TOKENS,
@@ -122,11 +138,23 @@ class AffectGPTProcessor:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_pretrained(cls, folder: str | Path | None, config: AffectGPTConfig) -> AffectGPTProcessor:
-        """Tokenizer from ``<folder>/tokenizer`` if present, else the base LLM's at its pinned revision."""
+    def from_pretrained(
+        cls,
+        folder: str | Path | None,
+        config: AffectGPTConfig,
+        *,
+        tokenizer_kind: TokenizerKind = "fast",
+        prompt_overflow: PromptOverflow = "error",
+    ) -> AffectGPTProcessor:
+        """Tokenizer from ``<folder>/tokenizer`` if present, else the base LLM's at its pinned revision.
+
+        ``tokenizer_kind="slow"``: upstream's pure-Python BPE (``use_fast=False``), rebuilt from the
+        fast tokenizer's files (:mod:`ovmer.models.slow_tokenizer`; transformers 5 has no slow one).
+        """
         from transformers import AutoTokenizer
 
         local = Path(folder) / TOKENIZER_DIR if folder is not None else None
+        tokenizer: Any
         if local is not None and local.is_dir():
             tokenizer = AutoTokenizer.from_pretrained(str(local))
         else:
@@ -134,7 +162,13 @@ class AffectGPTProcessor:
                 tokenizer = hub_from_pretrained(AutoTokenizer, config.llm_id, config.llm_revision)
             except OSError as exc:
                 raise ModelError(f"cannot load the tokenizer of {config.llm_id}: {exc}") from exc
-        return cls(setup_tokenizer(tokenizer, config.placeholder_token_ids), config)
+        if tokenizer_kind == "slow":
+            from ovmer.models.slow_tokenizer import slow_tokenizer_from_fast
+
+            tokenizer = slow_tokenizer_from_fast(tokenizer)
+        elif tokenizer_kind != "fast":
+            raise ModelError(f"tokenizer_kind must be 'fast' or 'slow', not {tokenizer_kind!r}")
+        return cls(setup_tokenizer(tokenizer, config.placeholder_token_ids), config, prompt_overflow)
 
     def save_pretrained(self, folder: str | Path) -> None:
         """Write the tokenizer (with its placeholder tokens) to ``<folder>/tokenizer``."""
@@ -158,16 +192,35 @@ class AffectGPTProcessor:
     def tokenize_prompt(self, prompt: str) -> list[int]:
         """Ids of an inference prompt: no special tokens, no leading ``<|im_start|>`` (spec §12.1).
 
-        Upstream keeps only the last 800 tokens, which can cut off placeholders; ovmer refuses instead.
+        Upstream (``conversation/conversation_video.py``) silently keeps only the last 800 tokens.
+        ovmer refuses such a prompt (``prompt_overflow="error"``) or, in the paper setting, makes the
+        same cut and logs a warning naming both lengths. A cut that reaches the media placeholders
+        at the prompt's start is an error in both: upstream's placeholder check fails on it too.
+        (Upstream also cuts at ``max_length`` 2000 from the right first; a prompt that long always
+        loses its placeholders, so that cut never changes a result.)
         """
         ids = self._encode(prompt)
         limit = self.config.generation.max_prompt_tokens
-        if len(ids) > limit:
+        if len(ids) <= limit:
+            return ids
+        if self.prompt_overflow == "error":
             raise ModelError(
                 f"the prompt has {len(ids)} tokens, more than the {limit} that AffectGPT keeps "
-                "(upstream silently cuts its beginning); shorten the subtitle"
+                "(upstream silently cuts its beginning); shorten the subtitle, or use the paper "
+                "fidelity setting to reproduce the cut"
             )
-        return ids
+        kept = ids[-limit:]
+        placeholders = set(self.placeholder_ids.values())
+        lost = sum(i in placeholders for i in ids) - sum(i in placeholders for i in kept)
+        if lost:
+            # Upstream's splice then fails its placeholder count check for this sample.
+            raise ModelError(
+                f"the prompt has {len(ids)} tokens; keeping its last {limit}, as upstream does, cuts "
+                f"off {lost} media placeholder(s), which upstream's placeholder check refuses too; "
+                "shorten the subtitle"
+            )
+        logger.warning("the prompt has %d tokens; as upstream, only its last %d are kept", len(ids), limit)
+        return kept
 
     # ------------------------------------------------------------------ media
     def pixel_values(self, visual: Sequence[np.ndarray], is_face: bool) -> torch.Tensor:
