@@ -246,6 +246,7 @@ def describe(
     dtype: DTypeOption = DType.auto,
     fidelity: FidelityOption = FidelityName.clean,
     decoding: DecodingOption = None,
+    strict_inputs: StrictInputsOption = None,
     seed: SeedOption = 0,
     max_new_tokens: MaxTokensOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object instead of the text.")] = False,
@@ -270,7 +271,7 @@ def describe(
         raise OvmerError("give either --subtitle or --asr, not both")
     if not video.is_file():
         raise OvmerError(f"video not found: {video}")
-    runner = _engine(model, config, device, dtype, _fidelity(fidelity, decoding))
+    runner = _engine(model, config, device, dtype, _fidelity(fidelity, decoding, strict_inputs))
     result = describe_video(
         runner,
         video,
@@ -280,6 +281,7 @@ def describe(
         audio=audio,
         faces=faces,
         asr=asr_transcriber(asr_model, language) if asr else None,
+        strict_inputs=runner.fidelity.strict_inputs,
     )
     if as_json:
         console.print_json(json.dumps(result.to_json(), ensure_ascii=False))
