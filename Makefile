@@ -8,7 +8,7 @@ comma  := ,
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 export PIP_PROGRESS_BAR := off
 
-.PHONY: setup lint format typecheck imports test test-fast demo bench lock clean
+.PHONY: setup lint format typecheck imports test test-fast bench-smoke demo bench lock clean
 
 ## setup: build .venv from nothing (idempotent; a no-op when pyproject/requirements are unchanged)
 setup: $(STAMP)
@@ -38,12 +38,17 @@ typecheck: setup
 imports: setup
 	$(BIN)/lint-imports
 
-## test: setup, lint, type check, import contracts and the whole test suite
+## test: setup, lint, type check, import contracts, the unit suite, then the benchmark-smoke job
 test: setup lint typecheck imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not benchmark_smoke"
+	$(MAKE) --no-print-directory bench-smoke
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -x -m "not slow"
+	$(BIN)/python -m pytest -q -x -m "not slow and not benchmark_smoke"
+
+## bench-smoke: every script under benchmarks/ run end to end on CPU, bounded (tests/benchmarks, about 1 min)
+bench-smoke: setup
+	$(BIN)/python -m pytest -q -m benchmark_smoke tests/benchmarks
 
 ## demo: the main job (see README): the offline clue engine on the project's own demo clip
 DEMO_CLIP := src/ovmer/clues/demo/demo_clip.mp4
