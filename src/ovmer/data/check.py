@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ovmer.data.benchmarks import BenchmarkDataset, get_benchmark
 from ovmer.data.registry import (
     CSV_PREFIX,
@@ -164,19 +162,13 @@ def _check_audio(path: Path, deep: bool) -> Problem | None:
 
 
 def _check_face(path: Path) -> Problem | None:
+    from ovmer.media.inputs import read_face_array
+
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        return Problem(ERROR, "face_invalid", f"cannot read face array ({exc})", path=_s(path))
-    if array.ndim != 4 or array.shape[-1] != 3 or array.dtype != np.uint8:
-        return Problem(
-            ERROR,
-            "face_invalid",
-            f"face array is {array.dtype} {array.shape}; expected uint8 [N, h, w, 3]",
-            path=_s(path),
-        )
-    if array.shape[0] == 0:
-        return Problem(ERROR, "face_invalid", "face array has N = 0 crops", path=_s(path))
+        read_face_array(path, mmap=True)  # the reader the model uses: the same checks
+    except MediaError as exc:
+        message = str(exc).removeprefix(f"{path}: ")
+        return Problem(ERROR, "face_invalid", message, path=_s(path))
     return None
 
 

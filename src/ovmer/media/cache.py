@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ovmer.errors import DatasetError
+from ovmer.media.audio import SAMPLE_RATE
 from ovmer.media.faces import faces_for_model
 from ovmer.media.inputs import InputProvenance, ModelInputs, read_face_array
 
@@ -68,7 +69,7 @@ def _provenance_of_old_cache(meta: dict[str, Any]) -> InputProvenance:
         face_found=meta.get("face_found"),
         audio_source="wav" if audio.lower().endswith(".wav") else "video" if audio else None,
         audio_file=audio or None,
-        audio_seconds=float(meta.get("audio_samples", 0)) / 16000,
+        audio_seconds=float(meta.get("audio_samples", 0)) / SAMPLE_RATE,
         subtitle_source=meta.get("subtitle_source"),
         num_source_frames=int(meta.get("num_video_frames", 0)),
         frame_indices=list(meta.get("frame_indices", [])),

@@ -248,6 +248,16 @@ def _main_faces(detections: list[Any] | None, shape: tuple[int, ...], bands: int
     return out
 
 
+def check_face_array(faces: np.ndarray, source: str = "face array") -> None:
+    """Raise a :class:`MediaError` naming ``source`` unless ``faces`` is a uint8 ``[N, h, w, 3]``, N > 0."""
+    if faces.ndim != 4 or faces.shape[-1] != 3:
+        raise MediaError(f"{source}: expected a face array [N, h, w, 3], got shape {faces.shape}")
+    if faces.shape[0] == 0:
+        raise MediaError(f"{source}: face array has N = 0 crops (no face was extracted for this sample)")
+    if faces.dtype != np.uint8:
+        raise MediaError(f"{source}: face array must be uint8, got {faces.dtype}")
+
+
 def faces_for_model(
     faces: np.ndarray, n: int = 8, size: int = MODEL_FACE_SIZE, *, source: str = "face array"
 ) -> np.ndarray:
@@ -263,11 +273,6 @@ def faces_for_model(
 
     from ovmer.media.decode import sample_frame_indices
 
-    if faces.ndim != 4 or faces.shape[-1] != 3:
-        raise MediaError(f"{source}: expected a face array [N, h, w, 3], got shape {faces.shape}")
-    if faces.shape[0] == 0:
-        raise MediaError(f"{source}: face array has N = 0 crops (no face was extracted for this sample)")
-    if faces.dtype != np.uint8:
-        raise MediaError(f"{source}: face array must be uint8, got {faces.dtype}")
+    check_face_array(faces, source)
     indices = sample_frame_indices(faces.shape[0], n)
     return np.stack([cv2.resize(faces[i], (size, size)) for i in indices])

@@ -35,7 +35,7 @@ import numpy as np
 from ovmer.errors import InputStageError, MediaError
 from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio, model_audio
 from ovmer.media.decode import DEFAULT_NUM_FRAMES, DecodedClip, read_clip
-from ovmer.media.faces import DEFAULT_CROP_SIZE, FaceDetector, faces_for_model
+from ovmer.media.faces import DEFAULT_CROP_SIZE, FaceDetector, check_face_array, faces_for_model
 
 #: What the model's visual encoder reads: whole frames (frame model) or face crops (face model);
 #: ``both`` builds the two (``prepare`` caches both, so either model can read the cache).
@@ -133,14 +133,14 @@ class ModelInputs:
         return value
 
 
-def read_face_array(path: str | os.PathLike[str]) -> np.ndarray:
-    """The one reader of an OpenFace ``openface_face`` array: uint8 ``[N, h, w, 3]`` BGR.
+def read_face_array(path: str | os.PathLike[str], *, mmap: bool = False) -> np.ndarray:
+    """The one reader of an OpenFace ``openface_face`` array: uint8 ``[N, h, w, 3]`` BGR, N > 0.
 
-    Loaded without pickle (a ``.npy`` from someone else's release cannot run code); shape and
-    emptiness are validated by :func:`~ovmer.media.faces.faces_for_model` where it is sampled.
+    Loaded without pickle (a ``.npy`` from someone else's release cannot run code). ``mmap`` maps
+    the file instead of reading it (``data check`` validates thousands of arrays by their headers).
 
     Raises:
-        MediaError: the file is missing or not a plain array, naming it.
+        MediaError: the file is missing, not a plain array, or of the wrong shape/dtype, naming it.
     """
     path = Path(path)
     if not path.is_file():
@@ -149,9 +149,11 @@ def read_face_array(path: str | os.PathLike[str]) -> np.ndarray:
             "faces in the video with MediaPipe"
         )
     try:
-        return np.load(path, allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise MediaError(f"{path}: cannot read face array ({exc})") from exc
+    check_face_array(array, os.fspath(path))
+    return array
 
 
 def existing_file(path: str | os.PathLike[str] | None) -> Path | None:
@@ -275,7 +277,9 @@ def _official_face_file(media: SampleMedia, faces: str, strict: bool) -> Path | 
             if strict
             else "extract faces with OpenFace, or leave it out to detect faces in the video with MediaPipe"
         )
-        raise InputStageError("faces", MediaError(f"{missing}: official OpenFace face array not found; {hint}"))
+        raise InputStageError(
+            "faces", MediaError(f"{missing}: official OpenFace face array not found; {hint}")
+        )
     return found
 
 
