@@ -1,10 +1,10 @@
 """Official AffectGPT ``.pth`` checkpoints: explicit key map, strict loading, inspect and convert.
 
 An official file is a ``torch.save`` dict whose ``model`` entry holds the 412 trainable tensors
-(spec affectgpt-model §9.2, §11): 392 LoRA tensors named ``llama_model.<peft name>`` and 20 head
-tensors named like the head attributes. Upstream loaded them with ``strict=False``, so a renamed key
-silently produced an untrained model; here every key must be consumed and every trainable parameter
-provided, with matching shapes, or loading fails naming the keys.
+(docs/model.md, 'Checkpoint files'; upstream ``runners/runner_base.py``): 392 LoRA tensors named
+``llama_model.<peft name>`` and 20 head tensors named like the head attributes. Upstream loaded them
+with ``strict=False``, so a renamed key silently produced an untrained model; here every key must be
+consumed and every trainable parameter provided, with matching shapes, or loading fails naming the keys.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ovmer.hub import hub_download
 
 LLM_PREFIX = "llama_model."
 HEADS_PREFIX = "heads."
-#: Alternate release host of the face model (spec §11.1).
+#: Alternate release host of the face model (docs/model.md, 'Checkpoint files').
 RELEASE_REPO = "MERChallenge/AffectGPT"
 
 

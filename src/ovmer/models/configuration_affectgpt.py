@@ -1,4 +1,4 @@
-"""``AffectGPTConfig``: everything needed to build an AffectGPT model, as data (spec affectgpt-model §2–§8).
+"""``AffectGPTConfig``: everything needed to build an AffectGPT model, as data (docs/model.md).
 
 The config holds the three backbone architectures as plain dicts (the fields of ``Qwen2Config``,
 ``CLIPVisionConfig`` and ``HubertConfig``), so that the full-size model can be built on the meta device
@@ -22,15 +22,18 @@ CONFIG_NAME = "config.json"
 
 VisualInput = Literal["face", "frame"]
 ChannelOrder = Literal["bgr", "rgb"]
-#: How HuBERT inputs are normalised (spec §5.2). ``per_sample``: the 8 clips of one sample share one
-#: mean/variance, which is what upstream inference (batch 1) does; ``joint_batch``: one mean/variance
-#: over the whole batch (upstream training); ``per_clip``: clean mode.
+#: How HuBERT inputs are normalised (docs/model.md, 'Backbones and encoders'). ``per_sample``: the
+#: 8 clips of one sample share one mean/variance, which is what upstream inference (batch 1) does;
+#: ``joint_batch``: one mean/variance over the whole batch (upstream training); ``per_clip``: clean mode.
 AudioNormalization = Literal["per_sample", "joint_batch", "per_clip"]
 
 
 @dataclass
 class LoraSettings:
-    """LoRA of spec §8: r 16, alpha 32 (scaling 2.0), dropout 0.05, all seven linear types."""
+    """Upstream's LoRA: r 16, alpha 32 (scaling 2.0), dropout 0.05, all seven linear types.
+
+    See docs/model.md, 'LoRA, freezing and precision'.
+    """
 
     r: int = 16
     alpha: int = 32
@@ -80,24 +83,24 @@ class AffectGPTConfig:
         "multiface_audio_face_text"
     )
     visual_input: VisualInput = "face"
-    # Fidelity: faces reach CLIP in BGR (OpenFace crops read by OpenCV, spec §4.2); frames in RGB.
+    # Fidelity: faces reach CLIP in BGR (OpenFace crops read by OpenCV, docs/media.md 'Faces'); frames in RGB.
     face_channel_order: ChannelOrder = "bgr"
     audio_normalization: AudioNormalization = "per_sample"
-    num_frames: int = 8  # spec §4.1
-    num_audio_clips: int = 8  # spec §4.3
+    num_frames: int = 8  # docs/media.md, 'Frames'
+    num_audio_clips: int = 8  # docs/media.md, 'Audio'
     audio_sample_rate: int = 16000
     audio_clip_samples: int = 32000  # 2 s at 16 kHz
     image_size: int = 224
     # OpenAI CLIP normalisation (the checkpoint's preprocessor_config.json).
     image_mean: tuple[float, float, float] = (0.48145466, 0.4578275, 0.40821073)
     image_std: tuple[float, float, float] = (0.26862954, 0.26130258, 0.27577711)
-    hubert_layers_averaged: int = 4  # mean of the last four hidden states (spec §5.2)
+    hubert_layers_averaged: int = 4  # mean of the last four hidden states (upstream encoder.py)
     # Soft-token budgets per placeholder (num_*_query_token upstream; 1 for every released model).
     num_visual_tokens: int = 1
     num_audio_tokens: int = 1
     num_multi_tokens: int = 1
     num_image_tokens: int = 1
-    # Backbones by Hugging Face id with pinned revisions (spec §3).
+    # Backbones by Hugging Face id with pinned revisions (docs/model.md, 'Backbones and encoders').
     llm_id: str = "Qwen/Qwen2.5-7B-Instruct"
     llm_revision: str | None = None
     vision_id: str = "openai/clip-vit-large-patch14"
@@ -108,7 +111,8 @@ class AffectGPTConfig:
     text_config: dict[str, Any] = field(default_factory=dict)
     vision_config: dict[str, Any] = field(default_factory=dict)
     audio_config: dict[str, Any] = field(default_factory=dict)
-    # Ids of the five placeholder tokens in PLACEHOLDER_TOKENS order (asserted against the tokenizer; §7.1).
+    # Ids of the five placeholder tokens in PLACEHOLDER_TOKENS order (asserted against the tokenizer;
+    # docs/model.md, 'Tokenizer, prompts and placeholders').
     placeholder_token_ids: list[int] | None = None
     eos_token_ids: list[int] | None = None  # [<|im_end|>, <|endoftext|>] = [151645, 151643]
     pad_token_id: int | None = None  # 151643
@@ -131,7 +135,7 @@ class AffectGPTConfig:
 
     @property
     def fusion_dim(self) -> int:
-        """D_m = max(D_a, D_v) of spec §6 (1024)."""
+        """D_m = max(D_a, D_v) of the heads (1024; docs/model.md, 'Fusion heads')."""
         return max(self.audio_hidden_size, self.vision_embed_dim)
 
     @property

@@ -1,7 +1,8 @@
-"""The trainable fusion heads of AffectGPT (spec affectgpt-model §6).
+"""The trainable fusion heads of AffectGPT (docs/model.md, 'Fusion heads').
 
-Attribute names are upstream's because they are the checkpoint keys (§9.2). Shapes below use
-B batch, T frames/clips (8), Dv 768, Da 1024, Dm max(Da, Dv) = 1024, H LLM width (3584).
+Attribute names are upstream's (``my_affectgpt/models/affectgpt.py``) because they are the checkpoint
+keys. Shapes below use B batch, T frames/clips (8), Dv 768, Da 1024, Dm max(Da, Dv) = 1024, H LLM
+width (3584).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from torch import nn
 def attention_pool(features: torch.Tensor, scorer: nn.Linear) -> torch.Tensor:
     """Pool ``features`` (B, T, D) to (B, D) with raw linear scores.
 
-    Why no softmax: the released weights were trained with un-normalised, signed scores (spec §6.1);
-    normalising them would change every soft token.
+    Why no softmax: the released weights were trained with un-normalised, signed scores (upstream
+    ``affectgpt.py``); normalising them would change every soft token.
     """
     scores = scorer(features)  # (B, T, 1), unbounded
     return (features.transpose(1, 2) @ scores).squeeze(-1)  # (B, D, T) @ (B, T, 1) -> (B, D)
@@ -37,7 +38,8 @@ class AffectGPTHeads(nn.Module):
         self.num_visual_tokens = num_visual_tokens
         self.num_audio_tokens = num_audio_tokens
         self.num_multi_tokens = num_multi_tokens
-        # Single-image path: never used by a released prompt, kept so that checkpoints load strictly (§6.4).
+        # Single-image path: never used by a released prompt, kept so that checkpoints load strictly
+        # (docs/model.md, 'Fusion heads').
         self.image_llama_proj = nn.Linear(vision_dim, llm_dim)
         self.affectgpt_proj = nn.Linear(vision_dim, llm_dim)  # faces and frames share it
         self.video_attention_mlp = nn.Linear(vision_dim, 1)
@@ -62,7 +64,7 @@ class AffectGPTHeads(nn.Module):
         return token.expand(-1, self.num_audio_tokens, -1)
 
     def fusion_weights(self, visual: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Branch vectors v', a' (B, Dm) and their mixing weights w (B, 2) of the pre-fusion (§6.2)."""
+        """Branch vectors v', a' (B, Dm) and their mixing weights w (B, 2) of the pre-fusion (no softmax)."""
         v = self.multi_video_embs(visual.mean(dim=1))  # time mean of the UN-pooled features -> (B, Dm)
         a = self.multi_audio_embs(audio.mean(dim=1))  # (B, Dm)
         # No activation between the two layers and no softmax: that is how the weights were trained.

@@ -149,7 +149,10 @@ def save_pretrained(
 
 # ---------------------------------------------------------------------- loading
 def load_backbones_from_hub(config: AffectGPTConfig, llm_dtype: torch.dtype) -> dict[str, Any]:
-    """The three public backbones at their pinned revisions (spec §3). Needs network or a warm cache."""
+    """The three public backbones at their pinned revisions. Needs network or a warm cache.
+
+    See docs/model.md, 'Backbones and encoders'.
+    """
     from transformers import CLIPVisionModelWithProjection, HubertModel, Qwen2ForCausalLM
 
     return {
@@ -208,7 +211,7 @@ def _finish(
     merge: bool,
     adapters_fp32: bool = False,
 ) -> AffectGPTModel:
-    """Merge LoRA, cast the LLM, move, and switch everything to eval mode (spec §8: eval at inference).
+    """Merge LoRA, cast the LLM, move, and switch everything to eval mode (eval at inference, as upstream).
 
     ``adapters_fp32`` (unmerged LoRA only): the adapters stay fp32 over the cast base, as upstream's
     peft keeps them (the paper fidelity setting).
@@ -222,7 +225,8 @@ def _finish(
     if adapters_fp32 and not model.lora_merged:
         keep_adapters_fp32(model.llm)
     model.to(device)
-    # Encoders stay fp32 and run under autocast on CUDA (fp16 in fidelity mode, spec §5).
+    # Encoders stay fp32 and run under autocast on CUDA (fp16 in fidelity mode; docs/model.md,
+    # 'Backbones and encoders').
     model.autocast_dtype = dtype if device.type == "cuda" and dtype != torch.float32 else None
     return model.eval()
 

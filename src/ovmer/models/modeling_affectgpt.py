@@ -34,18 +34,24 @@ from ovmer.models.prompts import (
     PLACEHOLDER_TOKENS,
 )
 
-#: Splice order of spec §7.4 step 4.
+#: Splice order of upstream ``conversation_video.py`` (docs/model.md, 'Tokenizer, prompts and placeholders').
 _SPLICE_ORDER = (FRAME_TOKEN, FACE_TOKEN, AUDIO_TOKEN, MULTI_TOKEN, IMAGE_TOKEN)
 
 
 def lora_target_modules(config: AffectGPTConfig) -> list[str]:
-    """Explicit LoRA target names ``model.layers.{i}.<type>`` for every layer (spec §8)."""
+    """Explicit LoRA target names ``model.layers.{i}.<type>`` for every layer.
+
+    See docs/model.md, 'LoRA, freezing and precision'.
+    """
     layers = int(config.text_config["num_hidden_layers"])
     return [f"model.layers.{i}.{t}" for i in range(layers) for t in config.lora.target_types]
 
 
 def build_llm(config: AffectGPTConfig, base: nn.Module | None = None) -> nn.Module:
-    """Qwen2 causal LM (random weights unless ``base`` is given) wrapped with the LoRA of spec §8."""
+    """Qwen2 causal LM (random weights unless ``base`` is given) wrapped with upstream's LoRA.
+
+    See docs/model.md, 'LoRA, freezing and precision'.
+    """
     from peft import LoraConfig, get_peft_model
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
@@ -69,7 +75,10 @@ def build_llm(config: AffectGPTConfig, base: nn.Module | None = None) -> nn.Modu
 
 
 def build_vision(config: AffectGPTConfig) -> nn.Module:
-    """CLIP vision tower + ``visual_projection`` with random weights (only what AffectGPT uses, §3)."""
+    """CLIP vision tower + ``visual_projection`` with random weights (only what AffectGPT uses).
+
+    See docs/model.md, 'Backbones and encoders'.
+    """
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
     return CLIPVisionModelWithProjection(CLIPVisionConfig(**config.vision_config))
@@ -86,7 +95,8 @@ class AffectGPTModel(nn.Module):
     """The whole AffectGPT model. Backbones default to random weights built from ``config``.
 
     Encoders are frozen and put in eval mode here; inference code calls ``model.eval()``. Only the
-    LoRA adapters and the heads are trainable (57,168,644 parameters at full size, spec §9.1).
+    LoRA adapters and the heads are trainable (57,168,644 parameters at full size; docs/model.md,
+    'Checkpoint files').
     """
 
     def __init__(
@@ -120,7 +130,7 @@ class AffectGPTModel(nn.Module):
         )
         self.placeholder_ids = dict(zip(PLACEHOLDER_TOKENS, config.placeholder_token_ids, strict=True))
         self.lora_merged = False
-        #: Autocast dtype for encoders and heads (fp16 on CUDA in fidelity mode, §5); None = no autocast.
+        #: Autocast dtype for encoders and heads (fp16 on CUDA in fidelity mode, as upstream); None: none.
         self.autocast_dtype: torch.dtype | None = None
 
     # ------------------------------------------------------------------ encoders
@@ -151,10 +161,11 @@ class AffectGPTModel(nn.Module):
 
         Upstream (transformers 4.49) averages the last four ``hidden_states``: the outputs of layers
         21–23 *before* the encoder's final LayerNorm and the final output *after* it; then it takes
-        the mean over time (spec §5.2). transformers 5 reports ``hidden_states`` differently (its
-        last entry is not normalised), so the layer outputs are captured with hooks instead, which
-        gives the upstream features on every version. With training-mode LayerDrop (fidelity
-        training, spec §8) a skipped layer's entry is its input, as in upstream's ``hidden_states``.
+        the mean over time (docs/model.md, 'Backbones and encoders'). transformers 5 reports
+        ``hidden_states`` differently (its last entry is not normalised), so the layer outputs are
+        captured with hooks instead, which gives the upstream features on every version. With
+        training-mode LayerDrop (fidelity training; docs/model.md, 'LoRA, freezing and precision') a
+        skipped layer's entry is its input, as in upstream's ``hidden_states``.
         """
         b, k = audio_values.shape[:2]
         n = self.config.hubert_layers_averaged
@@ -238,8 +249,8 @@ class AffectGPTModel(nn.Module):
     ) -> torch.Tensor:
         """Embed ``input_ids`` (B, L) and overwrite placeholder positions with soft tokens -> (B, L, H).
 
-        Placeholder ids are replaced by 0 before the lookup (spec §7.4): with the real tokenizer they
-        lie beyond the trained rows of the embedding table.
+        Placeholder ids are replaced by 0 before the lookup (docs/model.md, 'Tokenizer, prompts and
+        placeholders'): with the real tokenizer they lie beyond the trained rows of the embedding table.
         """
         placeholder_ids = torch.tensor(list(self.placeholder_ids.values()), device=input_ids.device)
         need_multi = bool((input_ids == self.placeholder_ids[MULTI_TOKEN]).any())
@@ -333,7 +344,10 @@ def _need(values: torch.Tensor | None) -> torch.Tensor:
 
 
 def _check_placeholder_run(mask: torch.Tensor, budget: int, placeholder: str) -> None:
-    """Every row must hold exactly ``budget`` contiguous copies of the placeholder (spec §7.4)."""
+    """Every row must hold exactly ``budget`` contiguous copies of the placeholder.
+
+    See docs/model.md, 'Tokenizer, prompts and placeholders'.
+    """
     counts = mask.sum(dim=1)
     if bool((counts != budget).any()):
         raise ModelError(

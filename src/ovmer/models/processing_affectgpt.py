@@ -1,7 +1,8 @@
 """``AffectGPTProcessor``: prompts, tokenisation, image/audio normalisation and response decoding.
 
 It turns decoded media (uint8 images, float32 16 kHz clips) and subtitles into model tensors, and
-generated token ids back into the response text, following spec affectgpt-model §4–§5, §7 and §12.
+generated token ids back into the response text, following upstream's ``encoder.py``, ``tokenizer.py``
+and ``conversation_video.py`` (docs/model.md, 'Upstream facts the code relies on').
 Which tokenizer (fast or upstream's slow one) and what to do with an over-long prompt are the
 processor's part of the fidelity setting (``ovmer.models.fidelity``, docs/model.md).
 """
@@ -34,7 +35,7 @@ from ovmer.models.prompts import (
 TOKENIZER_DIR = "tokenizer"
 BOS_TOKEN = "<|im_start|>"
 EOS_TOKEN = "<|im_end|>"
-#: Variance floor of transformers' Wav2Vec2FeatureExtractor (spec §5.2).
+#: Variance floor of transformers' Wav2Vec2FeatureExtractor (docs/model.md, 'Backbones and encoders').
 _AUDIO_EPS = 1e-7
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ class AffectGPTBatch:
 
 
 def setup_tokenizer(tokenizer: Any, expected_ids: Sequence[int] | None) -> Any:
-    """Prepare a Qwen-style tokenizer as upstream does (spec §7.1) and check the placeholder ids.
+    """Prepare a Qwen-style tokenizer as upstream does and check the placeholder ids.
+
+    Upstream: ``my_affectgpt/models/tokenizer.py`` (docs/model.md, 'Tokenizer, prompts and placeholders').
 
     bos = ``<|im_start|>``, pad = eos = ``<|im_end|>``; the five ``<…Here>`` strings are added as
     special tokens in a fixed order. The embedding matrix is not resized.
@@ -84,7 +87,7 @@ def setup_tokenizer(tokenizer: Any, expected_ids: Sequence[int] | None) -> Any:
 
 
 def normalize_audio(clips: np.ndarray, mode: str) -> np.ndarray:
-    """Zero-mean unit-variance HuBERT input, float32 (spec §5.2).
+    """Zero-mean unit-variance HuBERT input, float32 (docs/model.md, 'Backbones and encoders').
 
     ``clips`` is (B, K, N). ``per_sample``: one mean/variance per sample over its K clips (upstream
     inference, batch 1); ``joint_batch``: one over everything (upstream training batches);
@@ -127,7 +130,8 @@ class AffectGPTProcessor:
                 strict=True,
             )
         )
-        # Stop rule of spec §12.4: `###` is the first id of "###"; `##`, `#` the second ids of "a##", "a#".
+        # Stop rule (docs/model.md, 'Inference prompt and answer clean-up'): `###` is the first id of
+        # "###"; `##`, `#` the second ids of "a##", "a#".
         self.eos_ids = [tokenizer.convert_tokens_to_ids(EOS_TOKEN)]
         if config.eos_token_ids:
             self.eos_ids = list(dict.fromkeys([*config.eos_token_ids]))
@@ -179,7 +183,10 @@ class AffectGPTProcessor:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def prompt(self, subtitle: str | None, task: str = "ovlabels") -> str:
-        """The model's prompt for one sample with placeholders expanded (spec §7.2, §7.4)."""
+        """The model's prompt for one sample with placeholders expanded.
+
+        See docs/model.md, 'Tokenizer, prompts and placeholders'.
+        """
         budgets = {
             self.config.visual_placeholder: self.config.num_visual_tokens,
             AUDIO_TOKEN: self.config.num_audio_tokens,
@@ -190,7 +197,9 @@ class AffectGPTProcessor:
         return expand_placeholders(raw, budgets)
 
     def tokenize_prompt(self, prompt: str) -> list[int]:
-        """Ids of an inference prompt: no special tokens, no leading ``<|im_start|>`` (spec §12.1).
+        """Ids of an inference prompt: no special tokens, no leading ``<|im_start|>``.
+
+        See docs/model.md, 'Inference prompt and answer clean-up'.
 
         Upstream (``conversation/conversation_video.py``) silently keeps only the last 800 tokens.
         ovmer refuses such a prompt (``prompt_overflow="error"``) or, in the paper setting, makes the
@@ -226,8 +235,8 @@ class AffectGPTProcessor:
     def pixel_values(self, visual: Sequence[np.ndarray], is_face: bool) -> torch.Tensor:
         """uint8 images (T, S, S, 3) per sample -> normalised float32 (B, T, 3, S, S).
 
-        Channel order is kept as given: faces arrive BGR (fidelity, spec §4.2) unless the config asks
-        for RGB faces (clean mode). CLIP's OpenAI mean/std are applied per channel position.
+        Channel order is kept as given: faces arrive BGR (fidelity; docs/media.md, 'Faces') unless the
+        config asks for RGB faces (clean mode). CLIP's OpenAI mean/std are applied per channel position.
         """
         size = self.config.image_size
         batch = np.stack([np.asarray(v) for v in visual])  # (B, T, S, S, 3)
@@ -243,7 +252,10 @@ class AffectGPTProcessor:
         return ((x - mean) / std).permute(0, 1, 4, 2, 3).contiguous()  # (B, T, 3, S, S)
 
     def audio_values(self, clips: Sequence[np.ndarray]) -> torch.Tensor:
-        """(K, N) float32 16 kHz clips per sample -> normalised (B, K, N) (spec §5.2)."""
+        """(K, N) float32 16 kHz clips per sample -> normalised (B, K, N).
+
+        See docs/model.md, 'Backbones and encoders'.
+        """
         batch = np.stack([np.asarray(c, dtype=np.float32) for c in clips])  # (B, K, N)
         expected = (self.config.num_audio_clips, self.config.audio_clip_samples)
         if batch.shape[1:] != expected:
@@ -275,7 +287,10 @@ class AffectGPTProcessor:
 
     # ------------------------------------------------------------------ output
     def decode_response(self, token_ids: Sequence[int]) -> str:
-        """Generated ids -> response text with upstream's post-processing (spec §12.4)."""
+        """Generated ids -> response text with upstream's post-processing.
+
+        See docs/model.md, 'Inference prompt and answer clean-up'.
+        """
         text = self.tokenizer.decode(list(token_ids), skip_special_tokens=False)
         return clean_response(text)
 

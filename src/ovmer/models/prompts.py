@@ -1,7 +1,10 @@
-"""AffectGPT prompt templates, questions and placeholder tokens (spec affectgpt-model §7).
+"""AffectGPT prompt templates, questions and placeholder tokens.
+
+Upstream: ``my_affectgpt/datasets/datasets/base_dataset.py``; see docs/model.md, 'Tokenizer, prompts and
+placeholders'.
 
 The templates must be byte-identical to upstream: the released LoRA weights were trained on exactly
-these strings, and the spec pins their SHA-256 (§7.2). Every part ends with exactly one space, and the
+these strings, and tests pin their SHA-256 (four fixtures). Every part ends with exactly one space, and the
 prompt ends with ``"###Assistant: "`` (single trailing space).
 """
 
@@ -9,8 +12,8 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
-#: The five placeholder strings, in the order they are added to the tokenizer (spec §7.1). Their ids
-#: must be consecutive; with the standard Qwen2.5 tokenizer they are 151665 … 151669.
+#: The five placeholder strings, in the order they are added to the tokenizer (upstream ``tokenizer.py``).
+#: Their ids must be consecutive; with the standard Qwen2.5 tokenizer they are 151665 … 151669.
 PLACEHOLDER_TOKENS: Final = ("<ImageHere>", "<AudioHere>", "<FrameHere>", "<FaceHere>", "<MultiHere>")
 IMAGE_TOKEN, AUDIO_TOKEN, FRAME_TOKEN, FACE_TOKEN, MULTI_TOKEN = PLACEHOLDER_TOKENS
 
@@ -18,7 +21,8 @@ IMAGE_TOKEN, AUDIO_TOKEN, FRAME_TOKEN, FACE_TOKEN, MULTI_TOKEN = PLACEHOLDER_TOK
 PromptMode = Literal["multiface_audio_face_text", "multiframe_audio_frame_text"]
 Task = Literal["ovlabels", "description"]
 
-#: User messages (spec §7.3). The OV question is the default ("zero-shot") inference question.
+#: User messages (upstream ``base_dataset.py``; docs/model.md, 'Tokenizer, prompts and placeholders').
+#: The OV question is the default ("zero-shot") inference question.
 OV_QUESTION: Final = "Please recognize all possible emotional states of the character."
 DESCRIPTION_QUESTION: Final = "Please infer the person's emotional state and provide your reasoning process."
 QUESTIONS: Final[dict[str, str]] = {"ovlabels": OV_QUESTION, "description": DESCRIPTION_QUESTION}
@@ -42,7 +46,7 @@ _VISUAL_PART: Final[dict[str, str]] = {
 
 
 def build_prompt(mode: PromptMode, subtitle: str | None, user_message: str) -> str:
-    """The prompt for one sample, before placeholder expansion (spec §7.2).
+    """The prompt for one sample, before placeholder expansion (upstream ``base_dataset.py``).
 
     ``subtitle`` is inserted verbatim; ``None`` (a NaN cell upstream) becomes the empty string.
     Plain ``str.replace`` would break on subtitles containing braces, so the parts are concatenated.
@@ -63,7 +67,10 @@ def task_question(task: str) -> str:
 
 
 def expand_placeholders(prompt: str, budgets: dict[str, int]) -> str:
-    """Repeat each ``<…Here>`` string ``budgets[token]`` times (spec §7.4 step 1; all 1 when released)."""
+    """Repeat each ``<…Here>`` string ``budgets[token]`` times (all 1 when released).
+
+    See docs/model.md, 'Tokenizer, prompts and placeholders'.
+    """
     for token, count in budgets.items():
         prompt = prompt.replace(token, token * count)
     return prompt

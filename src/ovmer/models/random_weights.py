@@ -47,9 +47,9 @@ def random_weight_model(
 ) -> tuple[AffectGPTModel, Any]:
     """``(model, tokenizer)``: ``config``'s architecture with random weights on ``device``.
 
-    The base LLM is created in ``llm_dtype``; encoders, LoRA and heads in fp32 (spec §8). ``config``
-    is updated in place with the tokenizer's placeholder and end-of-sequence ids (the cached real
-    tokenizer if any, else the tiny one: see the module docstring).
+    The base LLM is created in ``llm_dtype``; encoders, LoRA and heads in fp32 (docs/model.md, 'LoRA,
+    freezing and precision'). ``config`` is updated in place with the tokenizer's placeholder and
+    end-of-sequence ids (the cached real tokenizer if any, else the tiny one: see the module docstring).
     ``llm_layers`` keeps only the first N decoder layers: a full-width smoke test of this path on a
     CPU (the full 28 layers need about 15 GB in fp16).
     """

@@ -26,7 +26,10 @@ _CORPUS = [
 
 
 def tiny_tokenizer(vocab_size: int = 400) -> Any:
-    """A byte-level BPE tokenizer with Qwen's special tokens, set up as upstream (spec §7.1)."""
+    """A byte-level BPE tokenizer with Qwen's special tokens, set up as upstream.
+
+    See docs/model.md, 'Tokenizer, prompts and placeholders'.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
