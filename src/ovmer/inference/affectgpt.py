@@ -14,6 +14,7 @@ from ovmer.errors import OvmerError
 from ovmer.inference.engine import AffectGPTEngine
 from ovmer.inference.sample_inputs import SampleLoader
 from ovmer.media.inputs import ModelInputs
+from ovmer.models.fidelity import get_fidelity
 from ovmer.models.generation import DecodingSettings
 from ovmer.results.record import AnswerRecord
 
@@ -39,7 +40,7 @@ class AffectGPTAnswerer:
     ) -> None:
         self.engine = engine
         self.task = task
-        self.decoding = decoding or DecodingSettings()
+        self.decoding = engine.decoding_settings(decoding)  # budget and EOS rule filled in
         self.batch_size = max(1, batch_size)
         self.strict_inputs = strict_inputs
         self.loader = SampleLoader(
@@ -83,16 +84,19 @@ class AffectGPTOptions:
     """``key=value`` options of an ``affectgpt:`` spec (defaults: the OV-label task, greedy).
 
     ``max_new_tokens`` None means the model config's generation budget (the paper's 1200).
+    ``fidelity=paper`` loads the model as upstream ran it and implies paper decoding and strict
+    inputs unless ``decoding`` / ``strict_inputs`` are given (docs/model.md, "Fidelity settings").
     """
 
     config: str | None = None  # for an official .pth: affectgpt-face, affectgpt-frame or a model folder
     device: str = "auto"  # cuda when available
     dtype: str = "auto"  # fp16 on CUDA, fp32 on CPU
-    decoding: str = "greedy"  # or "paper" (top-k 20, top-p 0.9, T 1, seeded)
+    fidelity: str = "clean"  # or "paper"
+    decoding: str | None = None  # greedy or paper (top-k 20, top-p 0.9, T 1, seeded); default: the fidelity's
     seed: int = 0
     max_new_tokens: int | None = None
     batch_size: int = 8  # samples per generate call (greedy answers do not depend on it)
-    strict_inputs: bool = False  # refuse to substitute a missing OpenFace array or wav
+    strict_inputs: bool | None = None  # refuse to substitute a missing OpenFace array or wav
 
     @classmethod
     def parse(cls, query: str) -> AffectGPTOptions:
@@ -107,7 +111,11 @@ class AffectGPTOptions:
                 )
             values[key] = _convert(key, str(fields[key].type), value)
         options = cls(**values)
-        if options.decoding not in ("greedy", "paper"):
+        if options.fidelity not in ("clean", "paper"):
+            raise OvmerError(
+                f"affectgpt spec option fidelity must be clean or paper, got {options.fidelity!r}"
+            )
+        if options.decoding not in (None, "greedy", "paper"):
             raise OvmerError(
                 f"affectgpt spec option decoding must be greedy or paper, got {options.decoding!r}"
             )
@@ -120,7 +128,7 @@ def _convert(key: str, annotation: str, value: str) -> Any:
             return int(value)
         except ValueError:
             raise OvmerError(f"affectgpt spec option {key} must be an integer, got {value!r}") from None
-    if annotation == "bool":
+    if annotation.startswith("bool"):
         if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
             raise OvmerError(f"affectgpt spec option {key} must be true or false, got {value!r}")
         return value.lower() in ("true", "1", "yes")
@@ -137,11 +145,14 @@ def affectgpt_from_spec(argument: str) -> AffectGPTAnswerer:
             "model spec 'affectgpt:' needs a model: affectgpt:<model folder | HF id | file.pth?config=affectgpt-face>"
         )
     options = AffectGPTOptions.parse(query)
-    engine = load_engine(model, options.config, options.device, options.dtype)
-    budget = options.max_new_tokens or engine.model.config.max_new_tokens
-    decoding = DecodingSettings(
-        mode="paper" if options.decoding == "paper" else "greedy", seed=options.seed, max_new_tokens=budget
-    )
+    changes: dict[str, Any] = {}
+    if options.decoding is not None:
+        changes["decoding"] = options.decoding
+    if options.strict_inputs is not None:
+        changes["strict_inputs"] = options.strict_inputs
+    fidelity = get_fidelity(options.fidelity).replace(**changes)
+    engine = load_engine(model, options.config, options.device, options.dtype, fidelity=fidelity)
+    decoding = fidelity.decoding_settings(seed=options.seed, max_new_tokens=options.max_new_tokens)
     return AffectGPTAnswerer(
-        engine, decoding=decoding, batch_size=options.batch_size, strict_inputs=options.strict_inputs
+        engine, decoding=decoding, batch_size=options.batch_size, strict_inputs=fidelity.strict_inputs
     )
