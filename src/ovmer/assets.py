@@ -2,7 +2,7 @@
 
 Like ``whisper``'s model table, each asset has a pinned source and a SHA-256. Files come, in order of
 preference, from ``--assets DIR`` / ``OVMER_ASSETS_DIR`` (checked the same way), from the user cache,
-or from a download of the authors' repositories at pinned commits (spec ``evaluation.md`` §4).
+or from a download of the authors' repositories at pinned commits (docs/scoring.md, 'Emotion-wheel tables').
 Nothing unverified is ever cached or used.
 """
 
@@ -28,7 +28,8 @@ from ovmer.paths import cache_dir
 MERTOOLS_COMMIT = "89120b780ab18b28349f0e37dcc12b8cc253cb02"
 AFFECTGPT_COMMIT = "d961cab04ab2903fefb22a641331e1242949b15d"
 
-#: Download locations tried in order; the files are byte-identical in both (spec evaluation.md §4).
+#: Download locations tried in order; the files are byte-identical in both (docs/scoring.md,
+#: 'Emotion-wheel tables').
 DEFAULT_SOURCES: tuple[str, ...] = (
     f"https://raw.githubusercontent.com/zeroQiaoba/MERTools/{MERTOOLS_COMMIT}/MER2025/MER2025_Track23/emotion_wheel",
     f"https://raw.githubusercontent.com/zeroQiaoba/AffectGPT/{AFFECTGPT_COMMIT}/AffectGPT/emotion_wheel",

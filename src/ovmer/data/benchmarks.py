@@ -1,8 +1,8 @@
 """One definition per benchmark dataset: where its labels live and how it is scored.
 
-Spec: ``datasets.md`` §3 (folders, label files, splits) and ``evaluation.md`` §10.1 (families and
-metrics). Dataset ids are ovmer's public names; ``result_dir`` is the upstream
-``results-<name>`` folder name (``iemocapfour`` for IEMOCAP).
+See docs/datasets.md, 'Registered datasets' and 'Upstream file facts', and docs/scoring.md, 'Pipeline'
+(families and metrics; upstream ``AffectGPT/evaluation.py``). Dataset ids are ovmer's public names;
+``result_dir`` is the upstream ``results-<name>`` folder name (``iemocapfour`` for IEMOCAP).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ovmer.errors import DatasetError
 
 
 class Family(str, enum.Enum):
-    """How a dataset is scored (spec evaluation.md §1, step 3)."""
+    """How a dataset is scored (docs/scoring.md, 'Pipeline')."""
 
     DISCRETE = "discrete"  # one emotion label → hit rate over five wheels
     SENTIMENT = "sentiment"  # continuous valence → WAF on positive vs non-positive
@@ -43,7 +43,7 @@ class BenchmarkDataset:
     face_dir: str = "openface_face"
     main_metric: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
-    # Media layout (spec datasets.md §2, §3.2). "flat": openface_face/<name>.npy (MER-UniBench
+    # Media layout (docs/datasets.md, 'Registered datasets'). "flat": openface_face/<name>.npy (MER-UniBench
     # folders); "nested": openface_face/<name>/<name>.npy (MER2025 release).
     face_layout: str = "flat"
     video_exts: tuple[str, ...] = (".mp4", ".avi")  # tried in this order (upstream: .mp4 first)
@@ -51,12 +51,15 @@ class BenchmarkDataset:
     names_file: str | None = None
     # Training-only sets are listed but not scored on MER-UniBench.
     scored: bool = True
-    # ``name, reason`` descriptions (MER2025 track 3 files, spec datasets.md §2.4), read when present.
+    # ``name, reason`` descriptions (MER2025 track 3 files; docs/datasets.md), read when present.
     description_file: str | None = None
 
     @property
     def subtitle_language(self) -> str:
-        """Language of the subtitle column the benchmark's loader reads (spec affectgpt-model §4.4)."""
+        """Language of the subtitle column the benchmark's loader reads.
+
+        See docs/datasets.md, 'Upstream file facts'.
+        """
         return "zh" if self.subtitle_column == "chinese" else "en"
 
 
@@ -249,7 +252,7 @@ BENCHMARKS: dict[str, BenchmarkDataset] = {
     ]
 }
 
-#: The nine MER-UniBench datasets in the paper's column order (spec evaluation.md §10.1).
+#: The nine MER-UniBench datasets in the paper's column order (upstream ``AffectGPT/evaluation.py``).
 UNIBENCH_IDS: tuple[str, ...] = (
     "mer2023", "mer2024", "meld", "iemocap", "cmumosi", "cmumosei", "sims", "simsv2", "ovmerdplus",
 )  # fmt: skip

@@ -1,7 +1,7 @@
 """Verify a user's copy of a dataset before spending hours on it (``ovmer data check``).
 
 Finds, and names file by file: missing, empty or unreadable videos, wavs and face arrays
-(``N = 0`` face arrays included, spec ``datasets.md`` §2.1); label rows without media and media
+(``N = 0`` face arrays included, docs/datasets.md, 'Upstream file facts'); label rows without media and media
 without labels; sample counts against the benchmark's test size; transcripts that are not UTF-8,
 lack the column, lack rows, or contain replacement characters. Errors make the command exit
 non-zero; warnings are things ``ovmer prepare`` can work around (it detects faces when the
@@ -192,7 +192,7 @@ def check_samples(
     """Per-sample media checks (``deep`` opens every file with PyAV; otherwise existence/size only).
 
     ``require_faces`` makes a missing official face array an error (fidelity evaluation of the face
-    model needs OpenFace's crops, spec datasets.md §2.1) instead of a warning.
+    model needs OpenFace's crops, docs/datasets.md) instead of a warning.
     """
     problems: list[Problem] = []
     for sample in samples:

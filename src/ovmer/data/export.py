@@ -1,7 +1,7 @@
 """Write a dataset's sample list as a manifest: Parquet, JSONL, or a Hugging Face ``datasets`` folder.
 
-Why: downstream tools (training loaders, notebooks, ``datasets``) should not need ovmer's readers or
-pickle (spec ``datasets.md`` §3.1, §9). Columns: ``dataset, split, name, video, audio, face, subtitle,
+Why: downstream tools (training loaders, notebooks, ``datasets``) should not need ovmer's readers or pickle
+(docs/datasets.md, 'Upstream file facts'). Columns: ``dataset, split, name, video, audio, face, subtitle,
 label, description`` (paths absolute; ``label`` is a string for discrete/OV sets, a float for sentiment sets).
 """
 

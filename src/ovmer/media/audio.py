@@ -1,7 +1,7 @@
 """Audio: read a wav or a video's audio track, resample to 16 kHz, mono rule, 8 clips of 2 s.
 
-Spec ``affectgpt-model.md`` §4.3 and its fixture (§13): the demo wav has 55,357 samples and clip
-starts 0, 3336, 6673, 10010, 13346, 16683, 20020, 23356.
+Rules and fixture in docs/media.md, 'Audio' (upstream ``my_affectgpt/models/ImageBind/data.py``): the demo wav
+has 55,357 samples and clip starts 0, 3336, 6673, 10010, 13346, 16683, 20020, 23356.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import numpy as np
 
 from ovmer.errors import MediaError
 
-#: Sample rate of the audio encoder (chinese-hubert-large): spec affectgpt-model §4.3.
+#: Sample rate of the audio encoder (chinese-hubert-large): docs/media.md, 'Audio'.
 SAMPLE_RATE = 16_000
-#: 8 clips of 2 s: spec affectgpt-model §4.3 (pytorchvideo ConstantClipsPerVideoSampler upstream).
+#: 8 clips of 2 s: docs/media.md, 'Audio' (pytorchvideo ConstantClipsPerVideoSampler upstream).
 NUM_CLIPS = 8
 CLIP_SECONDS = 2
 
@@ -110,7 +110,10 @@ def resample(waveform: np.ndarray, orig_rate: int, new_rate: int = SAMPLE_RATE) 
 
 
 def to_model_channels(waveform: np.ndarray) -> np.ndarray:
-    """Upstream's channel rule: exactly two channels are averaged to mono; others are kept (§4.3)."""
+    """Upstream's channel rule: exactly two channels are averaged to mono; others are kept.
+
+    See docs/media.md, 'Audio'.
+    """
     if waveform.shape[0] == 2:
         return waveform.mean(axis=0, keepdims=True, dtype=np.float32)
     return waveform
@@ -120,7 +123,7 @@ def load_audio(path: str | os.PathLike[str], rate: int = SAMPLE_RATE) -> np.ndar
     """Audio as the encoder reads it: float32 ``[samples]`` at ``rate`` Hz (default 16 kHz).
 
     Resampled with the upstream kernel, two channels averaged; for other channel counts channel 0 is
-    returned, because the audio encoder reads channel 0 only (spec §5.2 step 1).
+    returned, because the audio encoder reads channel 0 only (docs/model.md, 'Backbones and encoders').
     """
     waveform, orig = read_audio(path)
     return model_audio(waveform, orig, rate)
@@ -137,7 +140,7 @@ def model_audio(waveform: np.ndarray, orig_rate: int, rate: int = SAMPLE_RATE) -
 
 
 def clip_starts(num_samples: int, rate: int = SAMPLE_RATE, n_clips: int = NUM_CLIPS) -> list[int]:
-    """Start sample of each 2-s clip (spec §4.3): ``int(i · max(D − 2, 0) / (n − 1) · rate)``.
+    """Start sample of each 2-s clip (docs/media.md, 'Audio'): ``int(i · max(D − 2, 0) / (n − 1) · rate)``.
 
     ``D − 2`` is computed in floating point and then made an exact fraction, as pytorchvideo does;
     the rest is exact rational arithmetic with truncation toward zero.
@@ -152,7 +155,9 @@ def clip_starts(num_samples: int, rate: int = SAMPLE_RATE, n_clips: int = NUM_CL
 def audio_clips(
     audio: np.ndarray, rate: int = SAMPLE_RATE, n_clips: int = NUM_CLIPS, clip_seconds: int = CLIP_SECONDS
 ) -> np.ndarray:
-    """Cut mono ``[samples]`` audio into ``[n_clips, clip_seconds · rate]`` float32 clips (spec §4.3).
+    """Cut mono ``[samples]`` audio into ``[n_clips, clip_seconds · rate]`` float32 clips.
+
+    The rule is upstream's (docs/media.md, 'Audio').
 
     Audio shorter than one clip is zero-padded at the end first; then the clips overlap (all equal when
     the audio lasts ≤ 2 s) or leave gaps for long audio.

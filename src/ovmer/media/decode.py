@@ -1,8 +1,8 @@
 """Video decoding with PyAV (bundled FFmpeg; no system ``ffmpeg`` needed).
 
-Why this module exists: upstream decodes with decord, which reports a frame count from the
-container index and then seeks to each sampled frame. We reproduce the *selection* rule exactly
-(spec ``affectgpt-model.md`` §4.1) and decode in one forward pass, keeping only the frames the
+Why this module exists: upstream decodes with decord, which reports a frame count from the container index and
+then seeks to each sampled frame. We reproduce the *selection* rule exactly (docs/media.md, 'Frames'; upstream
+``my_affectgpt/processors/video_processor.py``) and decode in one forward pass, keeping only the frames the
 sampling needs, which is the cheapest correct way to get them from inter-coded video.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from ovmer.errors import MediaError
 
-#: Frames the models see per clip (spec affectgpt-model §1, §4.1).
+#: Frames the models see per clip (docs/media.md, 'Frames').
 DEFAULT_NUM_FRAMES = 8
 
 
@@ -28,7 +28,7 @@ class VideoInfo:
     """What a container says about its first video stream (and whether it has audio)."""
 
     path: Path
-    num_frames: int  # video packets carrying data: decord-style frame count (spec §4.1 ``vlen``)
+    num_frames: int  # video packets carrying data: decord-style frame count (``vlen``)
     width: int
     height: int
     fps: float  # average frame rate (0.0 when unknown)
@@ -38,7 +38,7 @@ class VideoInfo:
     # decord does), so a portrait phone video recorded sideways comes out portrait.
 
 
-#: Frame-model input size (spec affectgpt-model §4.1).
+#: Frame-model input size (docs/media.md, 'Frames').
 MODEL_FRAME_SIZE = 224
 
 
@@ -70,7 +70,7 @@ def convert_frame(frame: Any, model_size: int = MODEL_FRAME_SIZE) -> tuple[np.nd
 
 
 def sample_frame_indices(num_frames: int, n: int = DEFAULT_NUM_FRAMES) -> list[int]:
-    """Upstream's uniform sampling rule (spec affectgpt-model §4.1; also §4.2 with ``num_frames = N``).
+    """Upstream's uniform sampling rule (docs/media.md, 'Frames'; faces use it with ``vlen = N``).
 
     ``k = min(n, num_frames)`` indices ``floor(arange(0, num_frames, num_frames / k))``; when
     ``k < n`` the last index is repeated until there are ``n``. Example: 88 frames → 0, 11, …, 77.
@@ -245,7 +245,7 @@ def _sample_pairs(
 
 
 def resize_frames(frames: np.ndarray, size: int = 224) -> np.ndarray:
-    """Resize ``[T, H, W, 3]`` uint8 RGB frames straight to ``size × size`` (aspect not kept, §4.1).
+    """Resize ``[T, H, W, 3]`` uint8 RGB frames straight to ``size × size`` (aspect not kept, as decord).
 
     OpenCV bilinear on RGB, for frames from elsewhere; :func:`read_clip` gives ``model_frames``
     scaled by swscale from the decoder's YUV output, closer to decord.
@@ -273,8 +273,8 @@ class DecodedClip:
     """Result of :func:`read_clip`: sampled frames and (optionally) the whole audio track."""
 
     frames: np.ndarray  # uint8 RGB [n, H, W, 3], full resolution, upright (for face detection)
-    model_frames: np.ndarray  # uint8 RGB [n, 224, 224, 3]: the frame model's input (spec §4.1)
-    indices: list[int]  # sampled frame numbers (spec §4.1 rule)
+    model_frames: np.ndarray  # uint8 RGB [n, 224, 224, 3]: the frame model's input
+    indices: list[int]  # sampled frame numbers (docs/media.md, 'Frames')
     info: VideoInfo
     audio: np.ndarray | None  # float32 [channels, samples] at ``audio_rate``; None without an audio track
     audio_rate: int
@@ -419,7 +419,7 @@ def read_frames_at_rate(
 ) -> TimedFrames:
     """Decode the first video stream keeping about ``fps`` frames per second (at most ``max_frames``).
 
-    Why besides :func:`read_clip`: AffectGPT samples 8 frames *by index* (decord's rule, §4.1); cues
+    Why besides :func:`read_clip`: AffectGPT samples 8 frames *by index* (decord's rule); cues
     that unfold over time (the clue engine's smiles, frowns, head movement) need frames *by time* with
     their timestamps. Same container opening, errors and display rotation as the rest of this module.
     An audio-only file gives no frames (``duration_s`` from the container).

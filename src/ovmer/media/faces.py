@@ -1,8 +1,8 @@
 """Face detection and aligned crops: ovmer's replacement for the OpenFace binary.
 
 Why: the official face model was trained on OpenFace crops stored as ``openface_face/<name>.npy``
-(``[N, h, w, 3]`` uint8, **BGR**; spec ``affectgpt-model.md`` §4.2, ``datasets.md`` §2.1). OpenFace is a
-Windows/C++ tool; ovmer produces arrays with the same layout and colour order on any machine.
+(``[N, h, w, 3]`` uint8, **BGR**; docs/media.md, 'Faces', and docs/datasets.md, 'Upstream file facts').
+OpenFace is a Windows/C++ tool; ovmer produces arrays with the same layout and colour order on any machine.
 
 Detector choice (measured, see ``docs/media.md``): MediaPipe 0.10.21 BlazeFace short-range finds the
 face in 8/8 sampled frames of the reference clip at ~2 ms per 720×404 frame on one CPU core; the
@@ -32,7 +32,7 @@ from ovmer.errors import MediaError
 DEFAULT_CROP_SIZE = 112
 #: Face box side × margin = crop side; tuned by eye so crops look like OpenFace's (face fills ~80 %).
 DEFAULT_MARGIN = 1.25
-#: Model input size of faces after resizing (spec affectgpt-model §4.2).
+#: Model input size of faces after resizing (docs/media.md, 'Faces').
 MODEL_FACE_SIZE = 224
 #: Stacking frames for one detector call may shrink faces in the model input by at most this much.
 MAX_STACK_SHRINK = 0.15
@@ -263,8 +263,9 @@ def faces_for_model(
 ) -> np.ndarray:
     """Turn an ``openface_face`` array ``[N, h, w, 3]`` into the model's ``[n, size, size, 3]`` input.
 
-    Spec §4.2: every crop resized with ``cv2.resize`` (bilinear default) to 224×224, then the §4.1
-    index rule with ``vlen = N``. Channel order is kept (BGR in, BGR out: fidelity mode).
+    As upstream (docs/media.md, 'Faces'): every crop resized with ``cv2.resize`` (bilinear default) to
+    224×224, then the frame index rule with ``vlen = N``. Channel order is kept (BGR in, BGR out: fidelity
+    mode).
 
     Raises:
         MediaError: ``N = 0`` or a wrong shape/dtype, naming ``source``.

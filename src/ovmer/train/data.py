@@ -2,7 +2,7 @@
 
 Samples come from :mod:`ovmer.data.registry`, the same reader ``prepare``, ``infer`` and ``bench`` use:
 a registered dataset in its official layout (MER-Caption+ and OV-MERD from the MER2025 release,
-spec affectgpt-model §10.1 and ``datasets.md`` §2) or a ``csv:PATH`` manifest. For MER2025::
+docs/datasets.md, 'Upstream file facts') or a ``csv:PATH`` manifest. For MER2025::
 
     track2_train_mercaptionplus.csv   name, openset          (OV labels, parsed with string_to_list)
     track3_train_mercaptionplus.csv   name, reason           (descriptions)
@@ -31,8 +31,8 @@ from ovmer.models.processing_affectgpt import BOS_TOKEN, EOS_TOKEN, AffectGPTPro
 
 log = logging.getLogger(__name__)
 
-IGNORE_INDEX = -100  # labels ignored by the cross-entropy (spec §10.3)
-#: Answer of the OV-label task (spec §7.3).
+IGNORE_INDEX = -100  # labels ignored by the cross-entropy
+#: Answer of the OV-label task (docs/training.md, 'Upstream sequence rules').
 OV_ANSWER = "The character's emotional state is {labels}."
 
 
@@ -49,7 +49,7 @@ class TrainSample:
     audio: Path | None = None
 
     def answer(self, task: str) -> str:
-        """Target text of ``task`` (spec §7.3); an empty OV list becomes ``neutral`` (§10.1)."""
+        """Target text of ``task``; an empty OV list becomes ``neutral`` (as upstream)."""
         if task == "ovlabels":
             labels = self.ovlabels or ["neutral"]
             return OV_ANSWER.format(labels=", ".join(labels))
@@ -66,7 +66,7 @@ def train_sample(sample: Sample) -> TrainSample:
     """A registry sample as a training sample.
 
     A text label is the OV list joined by ``", "`` (an empty OV-MERD/MER-Caption+ list already reads
-    ``neutral``, §10.1) or a discrete emotion, which becomes a one-word OV list; a numeric (valence)
+    ``neutral``, as upstream) or a discrete emotion, which becomes a one-word OV list; a numeric (valence)
     label gives no OV-label target.
     """
     labels = sample.label
@@ -89,10 +89,10 @@ def read_train_samples(root: str | Path | None, dataset: str, split: str = "test
     return [train_sample(s) for s in load_samples(root, dataset, split)]
 
 
-# ---------------------------------------------------------------------- sequences (spec §10.3)
+# ------------------------------------- sequences (docs/training.md, 'Upstream sequence rules')
 @dataclass
 class EncodedText:
-    """Token ids of one (sample, task): prompt and target tokenised separately (spec §10.3 step 2)."""
+    """Token ids of one (sample, task): prompt and target tokenised separately (as upstream)."""
 
     prompt_ids: list[int]
     target_ids: list[int]
@@ -116,8 +116,9 @@ def filter_by_length(
 ) -> tuple[list[TrainSample], list[dict[str, Any]]]:
     """Drop samples lacking a task's target or whose prompt + target exceeds ``max_length`` tokens.
 
-    Upstream discards such a sample when drawn and draws a random other one (spec §10.3 step 3); doing
-    it up front keeps the sample stream deterministic and lets the run report what was left out.
+    Upstream discards such a sample when drawn and draws a random other one (docs/training.md, 'Upstream
+    sequence rules'); doing it up front keeps the sample stream deterministic and lets the run report what was
+    left out.
     """
     kept: list[TrainSample] = []
     dropped: list[dict[str, Any]] = []
@@ -138,7 +139,7 @@ def filter_by_length(
 def collate_text(
     encoded: Sequence[EncodedText], bos_id: int, eos_id: int, pad_id: int
 ) -> dict[str, torch.Tensor]:
-    """Right-padded ``input_ids``, ``labels`` and ``attention_mask`` (B, L) (spec §10.3 step 4).
+    """Right-padded ``input_ids``, ``labels`` and ``attention_mask`` (B, L), as upstream's collation.
 
     input_ids = [<|im_start|>] + prompt + target + [<|im_end|>]; labels mask the BOS and the prompt
     with −100 and keep target + <|im_end|>. The mask is ``input_ids != pad`` like upstream (pad = eos,
@@ -165,10 +166,10 @@ class HybridTaskSampler:
 
     The stream is a sequence of passes; pass ``p`` is a permutation of the samples drawn with seed
     ``(seed, p)`` and a task per position drawn the same way (upstream: ``random.randint`` per draw,
-    §10.2). ``drop_last`` as upstream. Optimiser step ``s`` consumes ``world × accum`` consecutive
-    chunks of ``batch`` draws; process ``r`` at micro-step ``m`` takes chunk ``m·world + r``. Hence
-    (a) resuming at step ``s`` needs nothing but ``s`` (the "data position"), and (b) two processes
-    with accumulation 1 see exactly the batches one process sees with accumulation 2.
+    docs/training.md, 'Upstream sequence rules'). ``drop_last`` as upstream. Optimiser step ``s`` consumes ``world × accum``
+    consecutive chunks of ``batch`` draws; process ``r`` at micro-step ``m`` takes chunk ``m·world + r``.
+    Hence (a) resuming at step ``s`` needs nothing but ``s`` (the "data position"), and (b) two processes with
+    accumulation 1 see exactly the batches one process sees with accumulation 2.
     """
 
     def __init__(
@@ -270,7 +271,7 @@ class TrainDataset(torch.utils.data.Dataset):
 
 
 def load_media(sample: TrainSample, visual_input: str) -> tuple[np.ndarray, np.ndarray]:
-    """(8, 224, 224, 3) uint8 faces (BGR) or frames (RGB), and (8, 32000) float32 audio clips (§4).
+    """(8, 224, 224, 3) uint8 faces (BGR) or frames (RGB), and (8, 32000) float32 audio clips (docs/media.md).
 
     Goes through the same entry point as inference, so training sees exactly what the model sees
     at test time.

@@ -1,8 +1,8 @@
 """Frozen-encoder feature cache: run CLIP and HuBERT once per sample, train from the stored features.
 
-Why: upstream recomputes both frozen encoders on every step (spec affectgpt-model §14.8). With the
-encoders in eval mode and per-sample audio normalisation (clean mode, §8/§5.2) their outputs depend
-only on the sample, so they can be stored once. Layout of a cache folder::
+Why: upstream recomputes both frozen encoders on every step (docs/training.md, 'Upstream sequence rules').
+With the encoders in eval mode and per-sample audio normalisation (clean mode; docs/model.md, 'Backbones and
+encoders') their outputs depend only on the sample, so they can be stored once. Layout of a cache folder::
 
     cache.json                  fingerprint: encoder ids/revisions (or weight hash), input settings
     features/<name>.safetensors visual (T, Dv) and audio (K, Da), float32
