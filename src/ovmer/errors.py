@@ -32,11 +32,10 @@ class ModelError(OvmerError):
 
 
 class CheckpointKeyError(ModelError):
-    """A checkpoint's keys or shapes do not match the model (strict loading, spec affectgpt-model §11.3)."""
+    """A checkpoint's keys or shapes do not match the model.
 
-
-class TrainConfigError(OvmerError):
-    """A training config file or override is unknown, mistyped or inconsistent."""
+    Loading is strict; see docs/model.md, 'Checkpoint files'.
+    """
 
 
 class TrainConfigError(OvmerError):
