@@ -47,6 +47,8 @@ class AffectGPTAnswerer:
             engine.model.config.visual_input, prepared, dataset_id, strict=strict_inputs
         )
         described = self.decoding.describe()
+        if engine.fidelity.name != "clean":  # clean identities keep their earlier form
+            described = {**described, "fidelity": engine.fidelity.name}
         settings = ",".join(f"{k}={described[k]}" for k in sorted(described))
         self.identity = f"affectgpt:{engine.source}[{engine.model.config.name};{settings}]"
 
@@ -57,6 +59,7 @@ class AffectGPTAnswerer:
             "config": self.engine.model.config.name,
             "task": self.task,
             "decoding": self.decoding.describe(),
+            "fidelity": self.engine.fidelity.describe(),
             "strict_inputs": self.strict_inputs,
         }
 

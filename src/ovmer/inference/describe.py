@@ -46,7 +46,7 @@ def describe_video(
     audio stream. Without a subtitle, ``asr`` transcribes one (see :func:`asr_transcriber`).
     ``strict_inputs`` (paper fidelity) refuses substitutes for a missing face array or wav.
     """
-    decoding = decoding or DecodingSettings()
+    decoding = engine.decoding_settings(decoding)  # budget and EOS rule from the model and its fidelity
     config = engine.model.config
     media = SampleMedia(
         name=Path(video).stem,
@@ -73,6 +73,7 @@ def describe_video(
             "engine": "affectgpt",
             "config": config.name,
             "decoding": decoding.describe(),
+            "fidelity": engine.fidelity.name,
             "generated_tokens": len(response.token_ids),
             "subtitle": inputs.subtitle or "",
         },
