@@ -62,7 +62,7 @@ def export_command(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoints/step_… folder of a training run.")],
     out: Annotated[Path, typer.Argument(help="Output folder (official file name is built) or .pth file.")],
 ) -> None:
-    """Export a training checkpoint in the official AffectGPT .pth layout (spec §11.2)."""
+    """Export a training checkpoint in the official AffectGPT .pth layout (docs/training.md)."""
     from ovmer.train.recipe import export_official
 
     console.print(str(export_official(checkpoint, out)))

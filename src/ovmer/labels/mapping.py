@@ -1,4 +1,4 @@
-"""Mapping labels onto base words and emotion-wheel clusters (spec ``evaluation.md`` §5).
+"""Mapping labels onto base words and emotion-wheel clusters (docs/scoring.md, 'Label mapping (M1, M2, M3)').
 
 Three metric families, names kept from the papers because users search for them:
 
@@ -66,7 +66,7 @@ def wheel_metrics(level: int) -> list[Metric]:
 
 
 def all_metrics() -> list[Metric]:
-    """The twelve OV-MER metrics in the paper's column order (spec §7.1)."""
+    """The twelve OV-MER metrics in the paper's column order (docs/scoring.md, 'Aggregation')."""
     metrics = [Metric(1), Metric(2)]
     for wheel in WHEEL_IDS:
         metrics += [Metric(3, wheel, 1), Metric(3, wheel, 2)]

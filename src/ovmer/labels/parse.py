@@ -1,4 +1,5 @@
-"""``string_to_list``: the one parser applied to every label string (spec ``evaluation.md`` §3).
+"""``string_to_list``: the one parser applied to every label string (docs/scoring.md, 'Label
+mapping (M1, M2, M3)').
 
 Ground truth, step-A extractor replies, synonym cells and format cells all go through this function,
 so its quirks are part of every published score: an ASCII apostrophe splits a word
@@ -19,7 +20,7 @@ from ovmer.errors import InputFormatError
 
 logger = logging.getLogger(__name__)
 
-# Single quote, double quote and comma are all separators (spec §3, step 4).
+# Single quote, double quote and comma are all separators (upstream ``toolkit/utils/functions.py``).
 _SEPARATORS = re.compile(r"['\",]")
 
 
@@ -48,7 +49,8 @@ def string_to_list(value: Any) -> list[str]:
         The stripped, non-empty pieces, in order. Items are *not* lower-cased here; callers do that.
 
     Upstream raises ``IndexError`` for the one-character string ``"["``; ovmer returns ``[]`` and logs
-    a warning instead (spec §12, open point 4). No stored upstream output contains that case.
+    a warning instead (docs/scoring.md, 'Quirks kept on purpose'). No stored upstream output contains
+    that case.
     """
     if isinstance(value, np.ndarray):
         value = value.tolist()

@@ -1,4 +1,5 @@
-"""Reading the emotion-wheel tables into the maps the metrics use (spec ``evaluation.md`` §4).
+"""Reading the emotion-wheel tables into the maps the metrics use (docs/scoring.md, 'Emotion-wheel
+tables').
 
 Inputs are the seven upstream files (``wheel1.xlsx`` … ``wheel5.xlsx``, ``synonym.xlsx``,
 ``format.csv``), obtained through :mod:`ovmer.assets`. Outputs, bundled in :class:`WheelMaps`:
@@ -22,7 +23,7 @@ from ovmer.labels.parse import string_to_list
 
 WHEEL_IDS: tuple[int, ...] = (1, 2, 3, 4, 5)
 LEVELS: tuple[int, ...] = (1, 2)
-SYNONYM_RUNS: int = 8  # synonym.xlsx holds eight GPT runs: word_run1..8 / synonym_run1..8 (spec §4.2)
+SYNONYM_RUNS: int = 8  # synonym.xlsx holds eight GPT runs: word_run1..8 / synonym_run1..8 (docs/scoring.md)
 
 Wheel = dict[str, dict[str, list[str]]]
 
@@ -38,7 +39,7 @@ class WheelMaps:
 
     @property
     def wheel_labels(self) -> set[str]:
-        """The 253 words that appear anywhere on the five wheels (spec §4.1, ``W``)."""
+        """The 253 words that appear anywhere on the five wheels (docs/scoring.md)."""
         return _all_wheel_words(self.wheels.values())
 
 
@@ -73,7 +74,8 @@ def _all_wheel_words(wheels: object) -> set[str]:
 
 
 def read_synonym_runs(path: Path, wheel_labels: set[str]) -> dict[str, list[str]]:
-    """Build ``raw_mapping`` from ``synonym.xlsx`` (spec §4.2): 1,255 keys, 431 with several targets.
+    """Build ``raw_mapping`` from ``synonym.xlsx`` (docs/scoring.md, 'Emotion-wheel tables'): 1,255 keys,
+    431 with several targets.
 
     Each run maps every wheel label to itself and each of its synonyms to it; the eight runs are
     merged left to right, a key present in both becoming the set union of the two lists.
@@ -112,7 +114,8 @@ def _merge_runs(left: Mapping[str, list[str]], right: Mapping[str, list[str]]) -
 
 
 def read_format_variants(path: Path) -> dict[str, list[str]]:
-    """Build ``format_mapping`` from ``format.csv`` (spec §4.3): 7,386 keys, 887 with several bases.
+    """Build ``format_mapping`` from ``format.csv`` (docs/scoring.md, 'Emotion-wheel tables'): 7,386 keys,
+    887 with several bases.
 
     Read with pandas defaults on purpose: the reference reads it that way, so the same cells become
     NaN (→ ``""``) as upstream.
@@ -132,7 +135,7 @@ def read_format_variants(path: Path) -> dict[str, list[str]]:
 
 
 def wheel_cluster(wheel: Wheel, level: int) -> dict[str, str]:
-    """Map every word of ``wheel`` to its cluster at ``level`` (spec §4.4).
+    """Map every word of ``wheel`` to its cluster at ``level`` (docs/scoring.md, 'Emotion-wheel tables').
 
     Level 1: every word → its level-1 root. Level 2: level-2 words → themselves, level-3 words → their
     parent, and level-1 words → their alphabetically first level-2 child. Words that occur in several

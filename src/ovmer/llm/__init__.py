@@ -1,8 +1,9 @@
-"""Label extraction with an LLM or without one (spec ``evaluation.md`` §2).
+"""Label extraction with an LLM or without one (docs/extraction.md).
 
 * :mod:`~ovmer.llm.prompts` — the reference prompts, byte for byte;
 * :mod:`~ovmer.llm.chat` — the Qwen2.5 chat rendering the reference engine saw;
-* :mod:`~ovmer.llm.postprocess` — the §2.5 clean-up of every reply;
+* :mod:`~ovmer.llm.postprocess` — upstream's clean-up of every reply (docs/extraction.md,
+  'Reply post-processing');
 * :mod:`~ovmer.llm.backends` — transformers, OpenAI-compatible HTTP, cache-only;
 * :mod:`~ovmer.llm.extractor` — the three tasks with the reply cache;
 * :mod:`~ovmer.llm.lexicon` — the offline, rule-based extractor.

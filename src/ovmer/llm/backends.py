@@ -1,6 +1,7 @@
 """Text-generation backends for the extractor LLM, behind one small interface.
 
-A backend turns user prompts into raw completions (before §2.5 post-processing). Three kinds:
+A backend turns user prompts into raw completions (before upstream's post-processing,
+docs/extraction.md). Three kinds:
 
 * :class:`HFChatBackend` — a local Hugging Face ``transformers`` causal LM (any hub id or folder;
   the paper used ``Qwen/Qwen2.5-7B-Instruct``);
@@ -9,7 +10,8 @@ A backend turns user prompts into raw completions (before §2.5 post-processing)
 * :class:`CacheOnlyBackend` — answers nothing; used to re-run from the result cache with no model.
 
 Each backend has an ``identity`` string (model id + revision) that goes into the cache key and the
-result metadata (spec §2.7), so replies of different models or settings never mix.
+result metadata (docs/extraction.md, 'Determinism and the cache'), so replies of different models
+or settings never mix.
 """
 
 from __future__ import annotations
@@ -76,14 +78,15 @@ class HFChatBackend:
     """A local ``transformers`` chat model.
 
     The prompt is rendered with the tokenizer's own chat template when it has one (for Qwen2.5 that
-    is exactly spec §2.1's text), otherwise with the Qwen2.5 rendering of :func:`render_qwen_chat`.
+    is exactly the text of docs/extraction.md, 'Reference settings'), otherwise with the Qwen2.5
+    rendering of :func:`render_qwen_chat`.
     Greedy prompts are generated in batches (left padding); sampled prompts one at a time with a
     per-prompt seed so that results are reproducible whatever the batching.
 
     Args:
         model: hub id or local folder (``Qwen/Qwen2.5-7B-Instruct``, ``/models/qwen``).
         sampling: decoding settings (default: deterministic).
-        batch_size: prompts per ``generate`` call (spec §2.1 uses 8).
+        batch_size: prompts per ``generate`` call (upstream uses 8: docs/extraction.md, 'Reference settings').
         device: ``cpu``, ``cuda``…; default: CUDA when available.
         revision: hub revision; recorded in the identity.
     """
@@ -169,7 +172,7 @@ class HFChatBackend:
             options.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
             options.update(do_sample=True, temperature=self.sampling.temperature, top_p=self.sampling.top_p)
-            options["top_k"] = None  # spec §2.1: no top-k
+            options["top_k"] = None  # upstream: no top-k (docs/extraction.md, 'Reference settings')
             if seed is not None:
                 torch.manual_seed(seed)
         with torch.no_grad():
@@ -210,14 +213,15 @@ class HTTPSettings:
     """Robustness knobs of the HTTP backend.
 
     ``mode='chat'`` posts ``/chat/completions`` with one user message (the server applies the chat
-    template; for a vLLM server with Qwen2.5 that is spec §2.1's text). ``mode='completions'`` posts
+    template; for a vLLM server with Qwen2.5 that is the text of docs/extraction.md, 'Reference
+    settings'). ``mode='completions'`` posts
     ``/completions`` with the text rendered here (:func:`render_qwen_chat`), batching ``batch_size``
     prompts per request, for servers whose chat template differs from the paper's.
     """
 
     mode: str = "chat"
     timeout_s: float = 120.0
-    max_retries: int = 4  # attempts in total, as the reference GPT caller (spec §2.6)
+    max_retries: int = 4  # attempts in total, as the reference GPT caller (docs/extraction.md)
     backoff_s: float = 1.0  # doubled after each failed attempt
     concurrency: int = 4  # requests in flight at once
     batch_size: int = 8  # prompts per /completions request

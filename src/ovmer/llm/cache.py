@@ -1,4 +1,5 @@
-"""On-disk cache of extractor replies, so reruns are free and interrupted runs resume (spec §2.7).
+"""On-disk cache of extractor replies, so reruns are free and interrupted runs resume
+(docs/extraction.md, 'Determinism and the cache').
 
 One small JSON file per reply under ``<ovmer cache>/llm/<key[:2]>/<key>.json``, written atomically.
 The key is the SHA-256 of (prompt-template hash, backend identity, sampling settings, full prompt

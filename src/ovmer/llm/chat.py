@@ -1,4 +1,5 @@
-"""Rendering a prompt the way the reference evaluator fed it to Qwen2.5 (spec ``evaluation.md`` §2.1).
+"""Rendering a prompt the way the reference evaluator fed it to Qwen2.5 (docs/extraction.md,
+'Reference settings').
 
 Upstream passes one ``user`` message, no system message, through Qwen2.5's chat template with
 ``add_generation_prompt=True`` and gives the *text* to vLLM. Qwen2.5's template then inserts its

@@ -1,13 +1,14 @@
 """Label extraction: the three LLM tasks of the evaluator, with caching and per-sample failures.
 
-Tasks (spec ``evaluation.md`` §1–§2):
+Tasks (docs/extraction.md; docs/scoring.md, 'Pipeline'):
 
 * ``ovlabels`` — step A, a model's free-text answer → an OV list string such as ``[concern, worry]``;
 * ``sentiment`` — step B, a stored OV list string → ``positive`` / ``negative`` / ``neutral``;
-* ``merge`` — the OV-MER clue + subtitle merge (§2.4), → a new free-text description.
+* ``merge`` — the OV-MER clue + subtitle merge (docs/extraction.md, 'Clue merge'), → a new free-text
+  description.
 
 Two implementations share the :class:`LabelExtractor` interface: :class:`LLMExtractor` (any
-:class:`~ovmer.llm.backends.Backend`, exact prompts, §2.5 post-processing, reply cache) and
+:class:`~ovmer.llm.backends.Backend`, exact prompts, upstream's reply post-processing, reply cache) and
 :class:`~ovmer.llm.lexicon.LexiconExtractor` (rules, no model). Every method returns one entry per
 input: the string, or the exception that sample raised, so a run records failures and goes on.
 """
@@ -138,7 +139,7 @@ class LLMExtractor:
     def merge(
         self, clues: Sequence[str], subtitles: Sequence[str], progress: ProgressCallback | None = None
     ) -> list[Outcome]:
-        """Spec §2.4 table: no LLM call when the subtitle is empty; M1 or M2 otherwise."""
+        """docs/extraction.md, 'Clue merge': no LLM call when the subtitle is empty; M1 or M2 otherwise."""
         results: list[Outcome | None] = [None] * len(clues)
         groups: dict[str, list[int]] = {}
         templates: dict[str, PromptTemplate] = {}

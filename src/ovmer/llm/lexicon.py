@@ -1,6 +1,6 @@
 """The offline extractor: emotion labels and sentiment from text by rules, with no LLM.
 
-Why: step A and B of the benchmark need a 7B LLM (spec ``evaluation.md`` §1); this extractor needs
+Why: step A and B of the benchmark need a 7B LLM (docs/scoring.md, 'Pipeline'); this extractor needs
 nothing but the emotion-wheel tables, runs in milliseconds and is deterministic. How close it comes
 to the Qwen extractor on real model answers is measured in ``benchmarks/lexicon_extractor.py`` and
 reported in ``docs/extraction.md``.
@@ -318,7 +318,7 @@ class LexiconExtractor:
         self, clues: Sequence[str], subtitles: Sequence[str], progress: ProgressCallback | None = None
     ) -> list[Outcome]:
         """Without an LLM the merge is a concatenation: the clue, then the subtitle as quoted speech
-        (the §2.4 no-call cases are kept as they are)."""
+        (the no-call cases of docs/extraction.md, 'Clue merge', are kept as they are)."""
         results: list[Outcome] = []
         for clue, subtitle in zip(clues, subtitles, strict=True):
             fixed = merge_without_llm(clue, subtitle)

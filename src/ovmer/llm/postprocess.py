@@ -1,4 +1,4 @@
-"""Post-processing of every extractor reply (spec ``evaluation.md`` §2.5).
+"""Post-processing of every extractor reply (docs/extraction.md, 'Reply post-processing').
 
 Upstream ``func_postprocess_qwen`` (identical to the GPT variant) strips a few prefixes that chat
 models like to echo (``Output:``, Chinese ``输出`` …), each at most once and in a fixed order, then
@@ -8,7 +8,7 @@ steps matters: ``Input: Output: x`` keeps ``Output: x`` because ``Output`` is ch
 
 from __future__ import annotations
 
-#: Prefixes removed in this order, each at most once (steps 2–9).
+#: Prefixes removed in this order, each at most once (step 2 of docs/extraction.md, 'Reply post-processing').
 _PREFIXES: tuple[str, ...] = (
     "输入",
     "输出",
@@ -22,7 +22,8 @@ _PREFIXES: tuple[str, ...] = (
 
 
 def postprocess_reply(text: str) -> str:
-    """Clean one raw completion exactly as the reference evaluator does (15 steps of §2.5)."""
+    """Clean one raw completion exactly as the reference evaluator does (docs/extraction.md,
+    'Reply post-processing')."""
     text = text.strip()
     for prefix in _PREFIXES:
         if text.startswith(prefix):

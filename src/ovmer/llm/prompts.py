@@ -1,4 +1,4 @@
-"""The extractor prompts of the reference evaluator, byte for byte (spec ``evaluation.md`` §2.2–§2.6).
+"""The extractor prompts of the reference evaluator, byte for byte (docs/extraction.md, 'Prompt sources').
 
 Every published MER-UniBench / OV-MER number was produced with these exact strings, spaces included
 (step B's 13-space gaps come from a backslash-continued triple-quoted string upstream). They are
@@ -32,7 +32,7 @@ class PromptTemplate:
 
     @property
     def sha256(self) -> str:
-        """SHA-256 of the template text (UTF-8), recorded with every result (spec §2.7)."""
+        """SHA-256 of the template text (UTF-8), recorded with every result (docs/extraction.md)."""
         return hashlib.sha256(self.template.encode("utf-8")).hexdigest()
 
     def render(self, **values: str) -> str:
@@ -60,7 +60,8 @@ class PromptTemplate:
         return "".join(out)
 
 
-#: Step A: free-text description → OV label list (spec §2.2; upstream ``reason_to_openset_qwen``).
+#: Step A: free-text description → OV label list (upstream ``reason_to_openset_qwen``,
+#: ``toolkit/utils/qwen.py``).
 OVLABELS = PromptTemplate(
     name="ovlabels",
     template=" ".join(
@@ -80,7 +81,8 @@ OVLABELS = PromptTemplate(
     fields=("DESCRIPTION",),
 )
 
-#: Step B: OV list string → positive / negative / neutral (spec §2.3; ``openset_to_sentiment_qwen``).
+#: Step B: OV list string → positive / negative / neutral (upstream ``openset_to_sentiment_qwen``,
+#: same file).
 #: The 13-space gaps are upstream's line continuation (one space + a 12-space indent).
 SENTIMENT = PromptTemplate(
     name="sentiment",
@@ -98,7 +100,8 @@ SENTIMENT = PromptTemplate(
     fields=("OVLIST",),
 )
 
-#: Clue merge M1: clue and subtitle both present (spec §2.4). ``；`` is U+FF1B, as upstream.
+#: Clue merge M1: clue and subtitle both present (docs/extraction.md, 'Clue merge'). ``；`` is U+FF1B,
+#: as upstream.
 MERGE_CLUE_SUBTITLE = PromptTemplate(
     name="merge-m1",
     template=(" " * 5).join(
@@ -116,7 +119,7 @@ MERGE_CLUE_SUBTITLE = PromptTemplate(
     fields=("CLUE", "SUBTITLE"),
 )
 
-#: Clue merge M2: subtitle only, no clue (spec §2.4).
+#: Clue merge M2: subtitle only, no clue (docs/extraction.md, 'Clue merge').
 MERGE_SUBTITLE_ONLY = PromptTemplate(
     name="merge-m2",
     template=(" " * 4).join(
@@ -132,7 +135,8 @@ MERGE_SUBTITLE_ONLY = PromptTemplate(
     fields=("SUBTITLE",),
 )
 
-#: GPT grouping of the MER2024 OV metric (spec §2.6; MERTools ``get_openset_synonym``).
+#: GPT grouping of the MER2024 OV metric (MERTools ``get_openset_synonym``,
+#: ``MER2024/toolkit/utils/chatgpt.py``).
 #: ``{MERGED}`` is the Python ``repr`` of a list of strings.
 GROUPING = PromptTemplate(
     name="grouping",
@@ -150,7 +154,7 @@ GROUPING = PromptTemplate(
     fields=("MERGED",),
 )
 
-#: Reply used when neither clue nor subtitle is available (no LLM call; spec §2.4).
+#: Reply used when neither clue nor subtitle is available (no LLM call; docs/extraction.md, 'Clue merge').
 UNABLE_TO_JUDGE = "Unable to judge the emotional state."
 
 PROMPTS: dict[str, PromptTemplate] = {
@@ -169,7 +173,8 @@ def sentiment_prompt(ov_list: str) -> str:
 
 
 def merge_prompt(clue: str, subtitle: str) -> PromptTemplate | None:
-    """Which clue-merge prompt applies (spec §2.4 table); ``None`` when no LLM call is made."""
+    """Which clue-merge prompt applies (docs/extraction.md, 'Clue merge'); ``None`` when no LLM call
+    is made."""
     if not subtitle:
         return None
     return MERGE_CLUE_SUBTITLE if clue else MERGE_SUBTITLE_ONLY

@@ -3,7 +3,7 @@
 Reads any supported prediction file (official ``.npz``, ovmer JSONL, CSV), runs one task for every
 sample that lacks its output, records failures per sample and goes on, and writes ovmer JSONL or
 the official ``.npz`` file of the task, plus a ``.extraction.json`` sidecar with the extractor's
-identity, sampling settings, prompt hashes, counts and failures (spec ``evaluation.md`` §2.7).
+identity, sampling settings, prompt hashes, counts and failures (docs/extraction.md).
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ class ExtractionReport:
     task: str
     total: int
     extracted: int = 0
-    kept: int = 0  # samples that already had the output (reused as-is, spec §2.7)
+    # samples that already had the output (reused as-is, as upstream: docs/extraction.md,
+    # 'Determinism and the cache')
+    kept: int = 0
     missing_input: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     outputs: list[Path] = field(default_factory=list)

@@ -1,4 +1,5 @@
-"""Sampling settings of the extractor LLM (spec ``evaluation.md`` §2.1, §2.7).
+"""Sampling settings of the extractor LLM (docs/extraction.md, 'Reference settings' and
+'Determinism and the cache').
 
 Two named presets:
 
@@ -20,8 +21,8 @@ class SamplingSettings:
 
     temperature: float = 0.0
     top_p: float = 1.0
-    repetition_penalty: float = 1.05  # spec §2.1: vLLM SamplingParams of the reference
-    max_tokens: int = 512  # spec §2.1
+    repetition_penalty: float = 1.05  # the reference's vLLM sampling (docs/extraction.md)
+    max_tokens: int = 512  # docs/extraction.md, 'Reference settings'
     seed: int | None = 0
 
     @property

@@ -1,6 +1,7 @@
-"""Per-dataset metrics (spec ``evaluation.md`` §6–§8): pure, deterministic functions of
-ground-truth and prediction mappings. Means are taken with ``numpy.mean`` over lists in ground-truth
-order, exactly as upstream, so that pairwise summation gives the same bits."""
+"""Per-dataset metrics (docs/scoring.md, 'Metric definitions', 'Aggregation' and 'GPT-grouping
+metric (MER2024)'): pure, deterministic functions of ground-truth and prediction mappings. Means
+are taken with ``numpy.mean`` over lists in ground-truth order, exactly as upstream, so that pairwise
+summation gives the same bits."""
 
 from ovmer.metrics.aggregate import (
     mer2025_track2,

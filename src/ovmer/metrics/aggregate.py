@@ -1,4 +1,4 @@
-"""The three ways OV scores are aggregated (spec ``evaluation.md`` §7.1–§7.3).
+"""The three ways OV scores are aggregated (docs/scoring.md, 'Aggregation').
 
 * OV-MER paper: twelve F values (M1, M2, M3-W1-L1 … M3-W5-L2) and **M-avg**, their mean;
 * MER-UniBench (OV-MERD+): per level, the **mean over five wheels of the per-wheel F** (and of P, R);

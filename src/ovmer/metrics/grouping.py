@@ -1,10 +1,11 @@
-"""The GPT-grouping metric of the MER2024 OV track (spec ``evaluation.md`` §8), from stored replies.
+"""The GPT-grouping metric of the MER2024 OV track (docs/scoring.md, 'GPT-grouping metric (MER2024)'),
+from stored replies.
 
 A GPT reply groups the union of ground-truth and predicted labels into synonym groups; every word
-is replaced by the first word of its group, and precision/recall are set overlaps. Unlike §6.1 there
-is **no skipping**: an empty prediction scores 0. The reply parser keeps upstream's behaviour: groups
-come from splitting on brackets and items from splitting on quotes, so an unquoted reply such as
-``[[happy, joyful]]`` yields one item ``"happy, joyful"`` that matches nothing.
+is replaced by the first word of its group, and precision/recall are set overlaps. Unlike the
+set-level F there is **no skipping**: an empty prediction scores 0. The reply parser keeps upstream's
+behaviour: groups come from splitting on brackets and items from splitting on quotes, so an unquoted
+reply such as ``[[happy, joyful]]`` yields one item ``"happy, joyful"`` that matches nothing.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hit rate for the discrete datasets (spec ``evaluation.md`` §6.2).
+"""Hit rate for the discrete datasets (docs/scoring.md, 'Metric definitions').
 
 The single ground-truth label and the predicted OV list are mapped to level-1 clusters of one wheel;
 a hit is a non-empty intersection. Samples whose ground truth maps to nothing (``neutral`` always,

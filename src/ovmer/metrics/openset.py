@@ -1,4 +1,4 @@
-"""Set-level precision / recall / F for open-vocabulary labels (spec ``evaluation.md`` §6.1).
+"""Set-level precision / recall / F for open-vocabulary labels (docs/scoring.md, 'Metric definitions').
 
 Per sample: ``G`` and ``P`` are the mapped label sets. A sample with empty ``G`` is skipped (this is how
 ``neutral``-only ground truth is excluded); an empty ``P`` scores 0/0. Precision and recall are

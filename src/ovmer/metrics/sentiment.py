@@ -1,4 +1,4 @@
-"""Sentiment scores for the dimensional datasets (spec ``evaluation.md`` §6.3).
+"""Sentiment scores for the dimensional datasets (docs/scoring.md, 'Metric definitions').
 
 The step-B reply is compared **exactly and case-sensitively**: ``positive`` → 1, ``negative`` → −1,
 ``neutral`` → 0 and anything else (``mixed``, ``complex``, ``Positive``) → 0. Samples whose continuous

@@ -1,8 +1,8 @@
 """Scoring one prediction set against one dataset's ground truth.
 
-This is the single place that knows which metric a dataset family uses (spec ``evaluation.md``
-§10.1) and how bad input is treated under each protocol. Scores are fractions in [0, 1] here;
-reports multiply by 100.
+This is the single place that knows which metric a dataset family uses (docs/scoring.md,
+'Pipeline' and 'Metric definitions') and how bad input is treated under each protocol. Scores are
+fractions in [0, 1] here; reports multiply by 100.
 """
 
 from __future__ import annotations

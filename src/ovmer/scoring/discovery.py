@@ -1,4 +1,4 @@
-"""Finding result files in a results folder (spec ``evaluation.md`` §9).
+"""Finding result files in a results folder (docs/scoring.md, 'Result files').
 
 Two layouts are recognised, per dataset:
 

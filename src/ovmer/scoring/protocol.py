@@ -1,4 +1,4 @@
-"""The two scoring protocols (spec ``evaluation.md`` §7.4).
+"""The two scoring protocols (docs/scoring.md, 'Protocols').
 
 * ``paper`` reproduces the published numbers: every checkpoint is scored and, per dataset, the best
   one *on the test set* is reported (ties → first file name, as ``numpy.argmax``). Input quirks behave

@@ -1,5 +1,5 @@
-"""MER-UniBench: score every dataset and checkpoint of a results folder and aggregate (spec
-``evaluation.md`` §7.4, §10).
+"""MER-UniBench: score every dataset and checkpoint of a results folder and aggregate (docs/scoring.md,
+'Protocols' and 'Aggregation').
 
 The aggregate is the mean of the nine per-dataset main scores. Under the ``paper`` protocol each
 dataset reports its best checkpoint on the test set; under ``clean`` one checkpoint, fixed by name or
