@@ -19,6 +19,7 @@ from ovmer.results import read_predictions
 from tests.inference.test_infer import NAMES, _infer_args, _mer2023_tree
 
 CHECKPOINT = "checkpoint_000050_loss_0.527"
+EXTRACT_LABELS = "extract --task ovlabels --backend lexicon".split()
 
 
 def _ok(args: list[str]) -> str:
@@ -40,7 +41,7 @@ def test_infer_extract_score_unibench_on_jsonl_and_npz(
     answers = out / "mer2023" / "ovlabels" / "answers.jsonl"
     labels_jsonl = tmp_path / "ovmer" / "mer2023" / "r" / f"{CHECKPOINT}.jsonl"
     labels_jsonl.parent.mkdir(parents=True)
-    extract = ["extract", "--task", "ovlabels", "--backend", "lexicon", *assets]
+    extract = [*EXTRACT_LABELS, *assets]
     _ok([*extract, "--in", str(answers), "--out", str(labels_jsonl)])
     sidecar = json.loads(labels_jsonl.with_name(labels_jsonl.name + ".extraction.json").read_text())
     assert (sidecar["extracted"], sidecar["missing_input"], sidecar["failures"]) == (3, [], {})
@@ -101,19 +102,5 @@ def test_legacy_response_field_still_reads(tmp_path: Path, wheel_dir: Path) -> N
         predictions = read_predictions(legacy)
     assert predictions.field_map("text") == {"a": "She is happy and relieved."}
     out = tmp_path / "labels.jsonl"
-    _ok(
-        [
-            "extract",
-            "--task",
-            "ovlabels",
-            "--backend",
-            "lexicon",
-            "--assets",
-            str(wheel_dir),
-            "--in",
-            str(legacy),
-            "--out",
-            str(out),
-        ]
-    )
+    _ok([*EXTRACT_LABELS, "--assets", str(wheel_dir), "--in", str(legacy), "--out", str(out)])
     assert "happy" in str(read_predictions(out).records["a"].ov_labels)
