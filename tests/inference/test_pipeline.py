@@ -19,7 +19,7 @@ from ovmer.results import read_predictions
 from tests.inference.test_infer import NAMES, _infer_args, _mer2023_tree
 
 CHECKPOINT = "checkpoint_000050_loss_0.527"
-EXTRACT_LABELS = "extract --task ovlabels --backend lexicon".split()
+EXTRACT_LABELS = ["extract", "--task", "ovlabels", "--backend", "lexicon"]
 
 
 def _ok(args: list[str]) -> str:
