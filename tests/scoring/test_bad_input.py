@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +114,11 @@ def test_sentiment_outside_known_set_counts_as_zero(
 def test_wrong_file_kinds_say_what_to_do(
     mer_gt, published: Path, reference: Path, mapper: LabelMapper, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    answers = read_predictions(published / f"results-mer2023/{RUN}/checkpoint_000050_loss_0.527.npz")
+    # The answers alone (a base .npz brings its -openset siblings along, so copy it without them).
+    alone = tmp_path / "answers" / "checkpoint_000050_loss_0.527.npz"
+    alone.parent.mkdir()
+    shutil.copyfile(published / f"results-mer2023/{RUN}/checkpoint_000050_loss_0.527.npz", alone)
+    answers = read_predictions(alone)
     with pytest.raises(InputFormatError, match="ovmer extract --task ovlabels"):
         score_predictions("mer2023", mer_gt, answers, mapper)
     gt = read_ground_truth("cmumosi", reference / "labels/cmumosi-process/label.npz")
