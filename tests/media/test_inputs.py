@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from ovmer.errors import MediaError
-from ovmer.media.inputs import FaceDetectors, ModelInputs, SampleMedia, build_model_inputs, sibling_wav
 from ovmer.media import load_audio, sample_frame_indices
+from ovmer.media.inputs import FaceDetectors, ModelInputs, SampleMedia, build_model_inputs, sibling_wav
 from tests.models.helpers import write_clip, write_wav
 
 pytest.importorskip("av", reason="inference inputs need the [media] extra (PyAV)")
