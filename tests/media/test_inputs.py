@@ -60,7 +60,8 @@ def test_official_face_array_keeps_bgr_and_needs_no_video(tmp_path: Path) -> Non
     assert [int(c[5, 5, 0]) for c in visual] == [10, 60, 110, 110, 110, 110, 110, 110]
     assert int(visual[..., 2].max()) == 0  # no BGR->RGB swap (docs/media.md)
     assert inputs.provenance.num_source_frames == 3 and inputs.provenance.audio_seconds == pytest.approx(2.5)
-    assert inputs.provenance.audio_source == "wav" and inputs.timings.get("decode_s") is None  # video never read
+    # The video is never read: the face array and the wav are all the face model needs.
+    assert inputs.provenance.audio_source == "wav" and inputs.timings.get("decode_s") is None
 
 
 def test_face_and_audio_errors_name_the_file(tmp_path: Path) -> None:
