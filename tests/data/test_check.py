@@ -146,7 +146,8 @@ def test_cli_check_exit_codes_and_json(full_mer2023: Tree, tmp_path: Path) -> No
     assert name in result.output and "video_missing" in result.output
     report = json.loads(out.read_text())
     assert report["ok"] is False and report["counts"]["video_missing"] == 1
-    assert report["problems"][0]["sample"] == name or any(p["sample"] == name for p in report["problems"])
+    missing = [(p["severity"], p["sample"]) for p in report["problems"] if p["kind"] == "video_missing"]
+    assert missing == [("error", name)]
 
 
 def test_cli_check_csv_manifest(tmp_path: Path, media: dict[str, Path]) -> None:
