@@ -46,7 +46,7 @@ test: setup lint typecheck imports
 test-fast: setup
 	$(BIN)/python -m pytest -q -x -m "not slow and not benchmark_smoke"
 
-## bench-smoke: every script under benchmarks/ run end to end on CPU, bounded (tests/benchmarks, about 1 min)
+## bench-smoke: the inference, lexicon, scoring and train benchmarks run end to end on CPU, bounded (tests/benchmarks, about 1 min)
 bench-smoke: setup
 	$(BIN)/python -m pytest -q -m benchmark_smoke tests/benchmarks
 
