@@ -87,6 +87,15 @@ def test_failures_are_recorded_the_rest_answered_and_retried_later(tmp_path: Pat
         )
 
 
+def test_without_skip_errors_a_failed_answer_stops_the_run_and_keeps_the_others(tmp_path: Path) -> None:
+    model = CountingModel(explode="a")  # a is alone in the last batch
+    with pytest.raises(OvmerError, match=r"toy/a: CUDA out of memory"):
+        run_answers(
+            model, _samples(SUBTITLES), tmp_path, dataset="toy", skip_errors=False, show_progress=False
+        )
+    assert sorted(r.name for r in read_records(tmp_path / "answers.jsonl")) == ["b", "c", "d", "e"]
+
+
 def test_interrupted_run_resumes_without_repeating(tmp_path: Path) -> None:
     samples = _samples(SUBTITLES)
     first = run_answers(CountingModel(), samples, tmp_path, dataset="toy", max_batches=1, show_progress=False)

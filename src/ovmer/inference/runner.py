@@ -193,27 +193,24 @@ def _record_batch(
     task: str,
     skip_errors: bool,
 ) -> None:
-    """Answer the loaded items of one batch; append the answers, record the failures."""
+    """Answer the loaded items of one batch; append the answers, then record (or raise) the failures.
+
+    Without ``skip_errors`` a sample that failed to load stops the run before the model is asked,
+    and answers of the batch that did come back are kept before a failed answer is raised.
+    """
+    if not skip_errors:
+        for sample, item in zip(batch, loaded, strict=True):
+            if isinstance(item, Exception):
+                raise OvmerError(f"{dataset}/{sample.name}: {item}") from item
     good = [i for i, item in enumerate(loaded) if not isinstance(item, Exception)]
     outcomes: list[Any] = list(loaded)
     for index, answer in zip(good, _answer(model, [loaded[i] for i in good]), strict=True):
         outcomes[index] = answer
     records: list[AnswerRecord] = []
-    failures: list[AnswerRecord] = []
+    failed: list[tuple[Sample, Exception]] = []
     for sample, outcome in zip(batch, outcomes, strict=True):
         if isinstance(outcome, Exception):
-            if not skip_errors:
-                raise OvmerError(f"{dataset}/{sample.name}: {outcome}") from outcome
-            summary.failures[sample.name] = f"{type(outcome).__name__}: {outcome}"
-            failures.append(
-                AnswerRecord(
-                    sample.name,
-                    model=model.identity,
-                    dataset=dataset,
-                    task=task,
-                    error=summary.failures[sample.name],
-                )
-            )
+            failed.append((sample, outcome))
             continue
         outcome.name, outcome.model, outcome.dataset, outcome.task = (
             sample.name,
@@ -223,7 +220,23 @@ def _record_batch(
         )
         records.append(outcome)
     append_records(summary.folder / ANSWERS_FILE, records)
-    if failures:
-        append_records(summary.folder / ERRORS_FILE, failures)
     summary.records.update({r.name: r for r in records})
     summary.answered += len(records)
+    if failed and not skip_errors:
+        sample, error = failed[0]
+        raise OvmerError(f"{dataset}/{sample.name}: {error}") from error
+    for sample, error in failed:
+        summary.failures[sample.name] = f"{type(error).__name__}: {error}"
+    append_records(
+        summary.folder / ERRORS_FILE,
+        (
+            AnswerRecord(
+                sample.name,
+                model=model.identity,
+                dataset=dataset,
+                task=task,
+                error=summary.failures[sample.name],
+            )
+            for sample, _ in failed
+        ),
+    )
