@@ -17,7 +17,7 @@ from ovmer.data.registry import (
 from ovmer.errors import DatasetError, InputFormatError
 from tests.data.trees import build_tree
 
-#: MER-UniBench test sizes (spec datasets.md §3.2, issue 3).
+#: MER-UniBench test sizes (docs/datasets.md, 'Registered datasets'; issue 3).
 UNIBENCH_SIZES = {
     "mer2023": 411, "mer2024": 1169, "meld": 2610, "iemocap": 1241, "cmumosi": 686,
     "cmumosei": 4659, "sims": 457, "simsv2": 1034, "ovmerdplus": 532,

@@ -1,4 +1,4 @@
-"""Dataset trees in every official layout (spec datasets.md §2–§3), generated in temporary folders.
+"""Dataset trees in every official layout (docs/datasets.md), generated in temporary folders.
 
 Media are tiny synthesized clips hard-linked under each sample name; label files are written the way
 upstream wrote them (``np.savez_compressed`` of dicts; CSVs with the official columns).

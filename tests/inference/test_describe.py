@@ -122,7 +122,7 @@ def test_asr_fills_the_subtitle_offline(reference: Path, tiny_frame_dir: Path) -
     not os.environ.get("OVMER_AFFECTGPT_FRAME_MODEL"), reason="set OVMER_AFFECTGPT_FRAME_MODEL"
 )
 def test_released_frame_model_demo_sanity(reference: Path) -> None:
-    """Spec §11.3: frame model epoch 30 + demo clip + description question -> starts with "In the text".
+    """Upstream README check (docs/model.md, 'Checkpoint files'): frame e30 + demo clip -> "In the text".
 
     Needs the converted released checkpoint and the cached backbones, e.g.
     OVMER_AFFECTGPT_FRAME_MODEL=models/affectgpt-frame-e30 pytest -m gpu tests/inference

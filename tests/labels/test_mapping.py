@@ -1,4 +1,4 @@
-"""Label mapping fixtures of spec evaluation.md §5."""
+"""Label mapping fixtures (docs/scoring.md, 'Label mapping (M1, M2, M3)' and 'Quirks kept on purpose')."""
 
 from __future__ import annotations
 

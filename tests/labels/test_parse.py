@@ -1,4 +1,7 @@
-"""string_to_list: the quirk table of spec evaluation.md §3, plus properties."""
+"""string_to_list (upstream ``AffectGPT/toolkit/utils/functions.py``): quirks, plus properties.
+
+The quirks are listed in docs/scoring.md, 'Label mapping (M1, M2, M3)' and 'Quirks kept on purpose'.
+"""
 
 from __future__ import annotations
 

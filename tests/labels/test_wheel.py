@@ -1,4 +1,4 @@
-"""Emotion-wheel maps against spec evaluation.md §4 and §10.8."""
+"""Emotion-wheel maps against the upstream files' contents (docs/scoring.md, 'Emotion-wheel tables')."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""§2.5 post-processing on replies chat models really produce."""
+"""Post-processing (docs/extraction.md, 'Reply post-processing') on replies chat models really produce."""
 
 from __future__ import annotations
 

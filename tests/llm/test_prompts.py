@@ -1,4 +1,4 @@
-"""The prompts must be byte-identical to the reference (spec evaluation.md §2.2–§2.6)."""
+"""The prompts must be byte-identical to upstream's (docs/extraction.md, 'Prompt sources')."""
 
 from __future__ import annotations
 
@@ -56,8 +56,8 @@ def test_step_b_prompt_matches_spec() -> None:
 def test_merge_prompts_match_spec() -> None:
     fixed_m1 = MERGE_CLUE_SUBTITLE.template.replace("{CLUE}", "").replace("{SUBTITLE}", "")
     assert len(fixed_m1) == 405
-    # The spec says 427 UTF-8 bytes; 405 characters with one 3-byte "；" are 407 bytes (the full
-    # prompt's SHA-256 below matches, so the byte count in the spec is a typo).
+    # 405 characters with one 3-byte "；" are 407 UTF-8 bytes (the full prompt's SHA-256 below
+    # pins the text).
     assert len(fixed_m1.encode("utf-8")) == 407
     m1 = MERGE_CLUE_SUBTITLE.render(CLUE="He frowns.", SUBTITLE="I am fine.")
     assert len(m1) == 425

@@ -1,4 +1,4 @@
-"""Audio: 16 kHz mono, upstream resampling and channel rule, 8 clips of 2 s (spec affectgpt-model §4.3)."""
+"""Audio: 16 kHz mono, upstream resampling and channel rule, 8 clips of 2 s (docs/media.md, 'Audio')."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ovmer.media.audio import (
 )
 from tests.synth import write_clip, write_wav
 
-#: spec affectgpt-model §13: clip start samples of the 55,357-sample demo wav.
+#: Clip start samples of the 55,357-sample demo wav (docs/media.md, 'Audio').
 DEMO_STARTS = [0, 3336, 6673, 10010, 13346, 16683, 20020, 23356]
 
 

@@ -27,7 +27,7 @@ def _greys(frames: np.ndarray) -> list[float]:
 @pytest.mark.parametrize(
     ("vlen", "expected"),
     [
-        (88, [0, 11, 22, 33, 44, 55, 66, 77]),  # spec affectgpt-model §13 fixture
+        (88, [0, 11, 22, 33, 44, 55, 66, 77]),  # the demo clip (docs/media.md, 'Frames')
         (100, [0, 12, 25, 37, 50, 62, 75, 87]),
         (8, list(range(8))),
         (5, [0, 1, 2, 3, 4, 4, 4, 4]),  # n < 8: the last index repeats
@@ -75,7 +75,7 @@ def test_portrait_clip_with_non_ascii_name(tmp_path: Path) -> None:
     frames, _, info = read_sampled_frames(clip)
     assert (info.width, info.height) == (48, 96)
     assert frames.shape == (8, 96, 48, 3)
-    assert resize_frames(frames).shape == (8, 224, 224, 3)  # aspect not kept (spec §4.1)
+    assert resize_frames(frames).shape == (8, 224, 224, 3)  # aspect not kept (docs/media.md, 'Frames')
 
 
 def test_short_clip_repeats_last_frame(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def save_tiny(folder: Path, visual: str, seed: int = 0) -> Path:
 def write_official_pth(
     model: AffectGPTModel, path: Path, rename: dict[str, str] | None = None, epoch: int = 30
 ) -> Path:
-    """A file laid out like upstream's checkpoint_%06d_loss_%.3f.pth (spec §11.2)."""
+    """A file laid out like upstream's checkpoint_%06d_loss_%.3f.pth (docs/model.md, 'Checkpoint files')."""
     state = official_state_dict(model)
     for old, new in (rename or {}).items():
         state[new] = state.pop(old)

@@ -1,4 +1,7 @@
-"""Official-layout checkpoints load strictly; convert/inspect; loud failures (spec §11)."""
+"""Official-layout checkpoints load strictly; convert/inspect; loud failures.
+
+Layout and loading rules: docs/model.md, 'Official checkpoints' and 'Checkpoint files'.
+"""
 
 from __future__ import annotations
 

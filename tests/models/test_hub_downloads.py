@@ -28,7 +28,7 @@ from tests.models.helpers import make_tiny, write_official_pth
 
 pytestmark = pytest.mark.network
 
-#: Where upstream's face checkpoints live inside the release (spec affectgpt-model §11.1).
+#: Where upstream's face checkpoints live inside the release (docs/model.md, 'Checkpoint files').
 PTH_FILE = f"output/emercoarse_highlevelfilter4_outputhybird_bestsetup_bestfusion_lz/{RUN}/checkpoint_000030_loss_0.602.pth"
 PINNED = "0123456789abcdef0123456789abcdef01234567"
 NEWER = "89abcdef0123456789abcdef0123456789abcdef"

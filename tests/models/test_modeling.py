@@ -42,7 +42,9 @@ def test_prefusion_formula() -> None:
 
 
 def test_hubert_feature_is_mean_of_last_four_layers() -> None:
-    """Layers 1–3 of 4 before the final LayerNorm, layer 4 after it, averaged, then a time mean (§5.2).
+    """Layers 1–3 of 4 before the final LayerNorm, layer 4 after it, averaged, then a time mean.
+
+    Upstream's rule: docs/model.md, 'Backbones and encoders'.
 
     Checked with forward hooks on the layers, independently of how transformers reports hidden_states.
     """

@@ -1,4 +1,7 @@
-"""Full-size fidelity without weights: counts and the 412 official keys (spec §9), on the meta device."""
+"""Full-size fidelity without weights: counts and the 412 official keys, on the meta device.
+
+The counts and keys are those of docs/model.md, 'Checkpoint files' and 'Fidelity (what is reproduced, …)'.
+"""
 
 from __future__ import annotations
 
@@ -42,10 +45,10 @@ def test_full_size_counts(full_face: AffectGPTModel) -> None:
     assert summary["heads"] == 16_798_468
     assert {k[len("heads.") :]: v["total"] for k, v in by.items() if k.startswith("heads.")} == HEADS
     assert by["llm"] == {"total": 7_615_616_512, "trainable": 0}
-    assert by["vision"] == {"total": 303_966_208, "trainable": 0}  # vision tower + projection (spec §9.1)
+    assert by["vision"] == {"total": 303_966_208, "trainable": 0}  # vision tower + projection (docs/model.md)
     assert by["audio"]["trainable"] == 0 and abs(by["audio"]["total"] - 315_400_000) < 100_000
     assert summary["total"] == 7_615_616_512 + 57_168_644 + 303_966_208 + by["audio"]["total"]
-    assert round(summary["total"] / 1e9, 3) == 8.292  # spec: ≈ 8.292 B with the vision part only
+    assert round(summary["total"] / 1e9, 3) == 8.292  # ≈ 8.292 B with CLIP's vision part only
 
 
 def test_412_official_keys(full_face: AffectGPTModel) -> None:
@@ -95,7 +98,7 @@ def test_cli_summary_of_a_config_file_with_weights(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_full_size_official_layout_converts(full_face: AffectGPTModel, tmp_path: Path) -> None:
-    """A file with the 412 full-size tensors (spec §9.2) passes strict conversion for affectgpt-face."""
+    """A file with the 412 full-size tensors (docs/model.md) passes strict conversion for affectgpt-face."""
     import torch
     from safetensors import safe_open
 

@@ -77,7 +77,7 @@ def test_tokenizer_placeholders_and_stop_ids(face_processor: AffectGPTProcessor)
     assert face_processor.hash3_id == tok("###", add_special_tokens=False)["input_ids"][0]
     assert tok.decode([face_processor.hash2_id]) == "##" and tok.decode([face_processor.hash1_id]) == "#"
     prompt_ids = face_processor.tokenize_prompt(face_processor.prompt("x", "ovlabels"))
-    assert prompt_ids[0] != tok.convert_tokens_to_ids("<|im_start|>")  # no BOS at inference (spec §12.1)
+    assert prompt_ids[0] != tok.convert_tokens_to_ids("<|im_start|>")  # no BOS at inference (docs/model.md)
     with pytest.raises(ModelError, match="placeholder ids"):
         setup_tokenizer(tiny_tokenizer(), expected_ids=[151665, 151666, 151667, 151668, 151669])
 
@@ -102,7 +102,7 @@ def test_clean_response(raw: str, clean: str) -> None:
 
 
 def test_pixel_values_equal_clip_image_processor(face_processor: AffectGPTProcessor) -> None:
-    """Spec §5.1: upstream's PIL + CLIPImageProcessor route gives the same tensor for 224×224 inputs."""
+    """Upstream's PIL + CLIPImageProcessor route gives the same tensor for 224×224 inputs (docs/model.md)."""
     from PIL import Image
     from transformers import CLIPImageProcessor
 
@@ -116,7 +116,7 @@ def test_pixel_values_equal_clip_image_processor(face_processor: AffectGPTProces
 
 
 def test_audio_equals_wav2vec2_feature_extractor_on_a_block() -> None:
-    """Spec §5.2: upstream hands the (B·8, 32000) block as a torch tensor, i.e. as one utterance."""
+    """Upstream hands the (B·8, 32000) block as a torch tensor, i.e. as one utterance (docs/model.md)."""
     from transformers import Wav2Vec2FeatureExtractor
 
     rng = np.random.default_rng(3)

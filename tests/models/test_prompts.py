@@ -1,4 +1,4 @@
-"""Prompt templates are byte-identical to upstream (spec affectgpt-model §7.2 fixture hashes)."""
+"""Prompt templates are byte-identical to upstream (docs/model.md, 'Tokenizer, prompts and placeholders')."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def test_every_config_opens_with_its_command() -> None:
 )
 def test_data_parallel_configs(name: str, processes: str, machines: str) -> None:
     env = launch_environment(CONFIGS / f"{name}.yaml")
-    assert env["ACCELERATE_MIXED_PRECISION"] == "fp16"  # the paper's AMP (spec §10.5)
+    assert env["ACCELERATE_MIXED_PRECISION"] == "fp16"  # the paper's AMP (docs/training.md, 'Named configs')
     assert "ACCELERATE_USE_FSDP" not in env and "ACCELERATE_USE_DEEPSPEED" not in env
     assert (env["NUM_PROCESSES"], env["NUM_MACHINES"]) == (processes, machines)
 

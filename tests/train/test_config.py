@@ -25,7 +25,8 @@ def test_named_configs_open_with_their_command() -> None:
 @pytest.mark.parametrize("name", PAPER)
 def test_paper_configs_reproduce_the_recipe(name: str) -> None:
     cfg = load_train_config(name, ["data.root=/data"])
-    # spec §10.4–§10.6: AdamW 1e-5 constant, wd 0.05, betas (0.9, 0.999), batch 3, fp16 + scaler, 60 epochs.
+    # docs/training.md, 'Named configs': AdamW 1e-5 constant, wd 0.05, betas (0.9, 0.999), batch 3,
+    # fp16 + scaler, 60 epochs.
     assert (cfg.optim.lr, cfg.optim.schedule, cfg.optim.weight_decay) == (1e-5, "constant", 0.05)
     assert cfg.optim.betas == [0.9, 0.999] and cfg.optim.max_grad_norm is None
     assert (cfg.run.batch_size, cfg.run.gradient_accumulation_steps, cfg.run.seed) == (3, 1, 42)

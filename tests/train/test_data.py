@@ -66,7 +66,7 @@ def test_only_the_answer_and_final_eos_carry_labels(processor: AffectGPTProcesso
         assert labels[: 1 + len(p)].eq(IGNORE_INDEX).all()
         assert labels[1 + len(p) : n].tolist() == [*t, eos]
         assert labels[n:].eq(IGNORE_INDEX).all() and ids[n:].eq(processor.pad_id).all()
-        # pad = eos, so the final <|im_end|> is masked as input (spec §10.3 step 4)
+        # pad = eos, so the final <|im_end|> is masked as input (docs/training.md, 'Upstream sequence rules')
         assert batch["attention_mask"][row].sum() == n - 1
     assert batch["pixel_values"].shape == (2, 8, 3, 224, 224)
     assert batch["audio_values"].shape == (2, 8, 32000)
@@ -92,7 +92,10 @@ def test_two_processes_see_what_one_process_with_accumulation_sees() -> None:
 
 
 def test_mer2025_release_through_the_registry(tmp_path: Path) -> None:
-    """OV-MERD in its official layout (ROOT/mer2025-dataset/…), read by the registry (spec §10.1)."""
+    """OV-MERD in its official layout (ROOT/mer2025-dataset/…), read by the registry.
+
+    docs/training.md, 'Data'.
+    """
     folder = tmp_path / "mer2025-dataset"
     folder.mkdir()
     (folder / "track2_train_ovmerd.csv").write_text('name,openset\nv1,"[happy, excited]"\nv2,[]\nv3,[sad]\n')
@@ -136,7 +139,8 @@ def test_both_synthetic_layouts_give_the_same_samples(tmp_path: Path) -> None:
     from_release = read_train_samples(release, "mercaptionplus")
     texts = [(s.name, s.subtitle, s.answer("ovlabels"), s.description) for s in from_manifest]
     assert texts == [(s.name, s.subtitle, s.answer("ovlabels"), s.description) for s in from_release]
-    assert texts[4][2].endswith("is neutral.")  # an empty OV list (§10.1), in either layout
+    # an empty OV list becomes neutral (docs/training.md, 'Data'), in either layout
+    assert texts[4][2].endswith("is neutral.")
     for a, b in zip(from_manifest, from_release, strict=True):
         assert a.faces is not None and b.faces is not None and a.faces.read_bytes() == b.faces.read_bytes()
         assert b.faces == release / "openface_face" / b.name / f"{b.name}.npy"

@@ -1,4 +1,7 @@
-"""Fidelity training runs HuBERT in train mode (spec §8), where LayerDrop skips whole layers."""
+"""Fidelity training runs HuBERT in train mode, where LayerDrop skips whole layers.
+
+Upstream calls ``.train()`` on the whole model each epoch (docs/model.md, 'LoRA, freezing and precision').
+"""
 
 from __future__ import annotations
 
