@@ -102,3 +102,36 @@ def test_a_cache_of_an_earlier_version_still_reads(tmp_path: Path) -> None:
 def test_names_that_are_not_file_names_are_refused(tmp_path: Path, name: str) -> None:
     with pytest.raises(DatasetError, match="cannot be used as a file name"):
         InputsCache(tmp_path).write(name, _inputs("mediapipe"))
+
+
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("stored", ["audio/s1.npy", "frames/s1.npy", "openface_face/s1.npy"])
+def test_a_same_size_corruption_is_caught_on_read_and_the_sample_is_redone(
+    tmp_path: Path, stored: str
+) -> None:
+    cache = InputsCache(tmp_path)
+    meta = cache.write("s1", _inputs("mediapipe"))
+    assert meta["file_hashes"][stored].startswith("blake2b:")
+    size = (tmp_path / stored).stat().st_size
+    _flip_last_byte(tmp_path / stored)
+    assert (tmp_path / stored).stat().st_size == size
+    assert cache.is_done("s1")  # sizes only: resuming a large cache stays cheap (module docstring)
+    with pytest.raises(DatasetError, match=r"s1\.npy does not match.*rerun ovmer prepare"):
+        cache.read("s1")
+    assert not cache.is_done("s1")  # the next prepare rebuilds it
+    cache.write("s1", _inputs("mediapipe"))
+    assert np.array_equal(cache.read("s1").audio, _inputs("mediapipe").audio)
+
+
+def test_a_cache_without_recorded_hashes_is_read_unchecked(tmp_path: Path) -> None:
+    cache = InputsCache(tmp_path)
+    meta = cache.write("s1", _inputs("mediapipe"))
+    del meta["file_hashes"]
+    cache.meta_path("s1").write_text(json.dumps(meta), encoding="utf-8")
+    _flip_last_byte(tmp_path / "audio" / "s1.npy")
+    assert cache.read("s1").audio.shape == (8, 32000)

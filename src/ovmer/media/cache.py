@@ -13,10 +13,22 @@ half-written file; a sample is *done* once its ``meta/<name>.json`` exists, whic
       errors.jsonl                 one line per sample that failed in the last run, with the reason
 
 Official OpenFace arrays are not copied: only their path is recorded. Shapes: docs/media.md.
+
+Integrity: the meta record keeps each written array's byte size (``file_sizes``) and BLAKE2b digest
+(``file_hashes``). :meth:`InputsCache.is_done` compares sizes only, because it runs for every sample
+when a run resumes and hashing ~1.5 MB per sample there would cost more than the check is worth; a
+short or missing file (a power loss after the rename) is caught there. :meth:`InputsCache.read`
+verifies the digests of the files it loads, so a same-size corruption is never fed to a model: the
+sample's meta file is removed (it is then not done, and the next ``prepare`` rebuilds it) and a
+:class:`~ovmer.errors.DatasetError` names the file. Caches written before digests were recorded are
+read without the check.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -40,24 +52,30 @@ def safe_sample_name(name: str) -> str:
     return name
 
 
-def _save_npy(path: Path, array: np.ndarray) -> int:
-    """Write ``array`` via a temporary file + rename; returns the byte size.
+def _digest(data: bytes | memoryview) -> str:
+    return "blake2b:" + hashlib.blake2b(data, digest_size=32).hexdigest()
+
+
+def _save_npy(path: Path, array: np.ndarray) -> tuple[int, str]:
+    """Write ``array`` via a temporary file + rename; returns the byte size and the content digest.
 
     No fsync: cache entries are reproducible, and fsync cost ~15 ms per file (as much as the face
     detector). A kill leaves only a hidden temporary; after a power loss a renamed file could be
     short, which :meth:`InputsCache.is_done` catches by comparing the sizes recorded in the meta file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    data = buffer.getbuffer()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-            size = handle.tell()
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return size
+    return len(data), _digest(data)
 
 
 def _provenance_of_old_cache(meta: dict[str, Any]) -> InputProvenance:
@@ -128,20 +146,21 @@ class InputsCache:
         """
         name = safe_sample_name(name)
         sizes: dict[str, int] = {}
+        hashes: dict[str, str] = {}
         provenance = inputs.provenance
         if provenance.face_source == "openface":
             face_file = provenance.face_file
         elif inputs.face_crops is not None:
             face_file = f"openface_face/{name}.npy"
-            sizes[face_file] = _save_npy(self.folder / face_file, inputs.face_crops)
+            sizes[face_file], hashes[face_file] = _save_npy(self.folder / face_file, inputs.face_crops)
         else:
             face_file = None
         frames_file = None
         if save_frames and inputs.frames is not None:
             frames_file = f"frames/{name}.npy"
-            sizes[frames_file] = _save_npy(self.folder / frames_file, inputs.frames)
+            sizes[frames_file], hashes[frames_file] = _save_npy(self.folder / frames_file, inputs.frames)
         audio_file = f"audio/{name}.npy"
-        sizes[audio_file] = _save_npy(self.folder / audio_file, inputs.audio)
+        sizes[audio_file], hashes[audio_file] = _save_npy(self.folder / audio_file, inputs.audio)
         meta = {
             "name": name,
             **(extra or {}),
@@ -151,6 +170,7 @@ class InputsCache:
             "face_file": face_file,
             "audio_file": audio_file,
             "file_sizes": sizes,
+            "file_hashes": hashes,
             "timings": inputs.timings,
         }
         path = self.meta_path(name)
@@ -164,7 +184,8 @@ class InputsCache:
         """A prepared sample as :class:`ModelInputs` (faces resized to 224 and sampled as for a video).
 
         Raises:
-            DatasetError: the sample is not (completely) in the cache.
+            DatasetError: the sample is not (completely) in the cache, or a file's content differs
+                from the digest recorded when it was written.
         """
         meta = self.read_meta(name) if self.is_done(name) else None
         if meta is None:
@@ -176,18 +197,38 @@ class InputsCache:
             InputProvenance.from_json(meta["inputs"]) if "inputs" in meta else _provenance_of_old_cache(meta)
         )
         inputs = ModelInputs(
-            audio=np.load(self._path(meta["audio_file"]), allow_pickle=False),
+            audio=self._load_verified(name, meta, meta["audio_file"]),
             subtitle=meta.get("subtitle"),
             provenance=provenance,
             timings=dict(meta.get("timings", {})),
         )
         if meta.get("frames_file"):
-            inputs.frames = np.load(self._path(meta["frames_file"]), allow_pickle=False)
+            inputs.frames = self._load_verified(name, meta, meta["frames_file"])
         if meta.get("face_file"):
             face_file = self._path(meta["face_file"])
+            if meta["face_file"] in meta.get("file_hashes", {}):
+                self._verify(name, meta, meta["face_file"], face_file.read_bytes())
             inputs.face_crops = read_face_array(face_file)
             inputs.faces = faces_for_model(inputs.face_crops, n_frames, source=os.fspath(face_file))
         return inputs
+
+    def _load_verified(self, name: str, meta: dict[str, Any], stored: str) -> np.ndarray:
+        data = self._path(stored).read_bytes()
+        self._verify(name, meta, stored, data)
+        return np.load(io.BytesIO(data), allow_pickle=False)
+
+    def _verify(self, name: str, meta: dict[str, Any], stored: str, data: bytes) -> None:
+        """Compare ``data`` with the digest recorded for ``stored`` (none recorded: older cache, no check)."""
+        expected = meta.get("file_hashes", {}).get(stored)
+        if expected is None or _digest(data) == expected:
+            return
+        with contextlib.suppress(OSError):  # not done any more: the next prepare rebuilds the sample
+            self.meta_path(name).unlink()
+        raise DatasetError(
+            f"{name}: {self._path(stored)} does not match the content recorded when it was prepared "
+            f"(changed or damaged on disk); the sample is marked not prepared in {self.folder}: "
+            "rerun ovmer prepare with the same options to rebuild it"
+        )
 
     def remove_stale_temporaries(self) -> None:
         """Delete atomic-write temporaries a killed run left (never mistaken for results: a sample is
