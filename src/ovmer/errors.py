@@ -42,6 +42,11 @@ class TrainConfigError(OvmerError):
     """A training config file or override is unknown, mistyped or inconsistent."""
 
 
+class TrainStateError(OvmerError):
+    """A training checkpoint's state (``training_state.pt``, ``rng_rank<r>.pt``) cannot be read, lacks
+    an entry, or holds more than tensors and plain data (it is loaded weights-only: docs/security.md)."""
+
+
 class MediaError(OvmerError):
     """A video, audio or face file is missing, empty, corrupt or lacks the stream that is needed."""
 
@@ -68,3 +73,8 @@ class BackendError(OvmerError):
 
 class CacheMissError(BackendError):
     """The cache-only extractor backend was asked for a prompt that is not cached."""
+
+
+class OutputPathError(OvmerError):
+    """An output file or folder cannot be written: a folder where a file is wanted (or the reverse), a
+    parent that is a file, or no permission. Raised before the work starts (docs/cli.md)."""

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ovmer import assets as asset_api
-from ovmer.cli.common import console, err_console, handle_errors
+from ovmer.cli.common import console, err_console
 
 app = typer.Typer(
     help="Emotion-wheel files (wheel1-5.xlsx, synonym.xlsx, format.csv): fetch, locate, verify.",
@@ -17,7 +17,6 @@ app = typer.Typer(
 
 
 @app.command("fetch")
-@handle_errors
 def fetch(
     dest: Annotated[
         Path | None, typer.Option(help="Folder to download into (default: the user cache).")
@@ -38,7 +37,6 @@ def fetch(
 
 
 @app.command("path")
-@handle_errors
 def path(
     assets: Annotated[
         Path | None, typer.Option(help="A folder to check instead of the default.", envvar="OVMER_ASSETS_DIR")
@@ -52,7 +50,6 @@ def path(
 
 
 @app.command("verify")
-@handle_errors
 def verify(
     directory: Annotated[Path | None, typer.Argument(help="Folder to verify (default: the cache).")] = None,
 ) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
+from ovmer.cli.common import AssetsOption, console, err_console
 from ovmer.progress import progress_bar
 
 
@@ -17,7 +17,6 @@ def register(app: typer.Typer) -> None:
     app.command("bench")(bench)
 
 
-@handle_errors
 def bench(
     model: Annotated[
         str,

@@ -1,26 +1,47 @@
-"""Shared pieces of the command line: the console, error handling and common options."""
+"""Shared pieces of the command line: the console, the one error contract and common options.
+
+The error contract (docs/cli.md) is enforced in one place, :class:`OvmerGroup`: every command of the
+``ovmer`` app runs inside its ``invoke``, which turns expected failures into one ``error: …`` line and
+a documented exit code, and a bug into a traceback with a request to report it.
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
+import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from ovmer.errors import OvmerError
 
 console = Console(stderr=False)
 err_console = Console(stderr=True)
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: Exit code for bad input or misuse detected by ovmer itself (Typer uses 2 for usage errors too).
+# Exit codes, the table in docs/cli.md.
+#: A check (``data check``, ``assets verify``) found problems.
+EXIT_CHECK_FAILED = 1
+#: Bad input or misuse detected by ovmer itself (Typer uses 2 for usage errors too).
 EXIT_BAD_INPUT = 2
+#: The run finished but some samples failed (they are recorded; a rerun retries them).
+EXIT_SOME_FAILED = 3
+#: An unexpected exception: a bug in ovmer (``EX_SOFTWARE`` of BSD's sysexits.h).
+EXIT_BUG = 70
+#: Interrupted with Ctrl-C (the shell convention 128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+#: Where a bug is reported (pyproject.toml, ``[project.urls]``).
+ISSUES_URL = "https://github.com/ovmer/ovmer/issues"
+#: Commands that keep finished work and resume it when run again (docs/cli.md, "Interrupting a run").
+RESUMABLE_COMMANDS = frozenset({"bench", "prepare", "infer", "extract", "train", "features"})
+#: ``ctx.meta`` key set by the global ``--debug`` option.
+DEBUG_KEY = "ovmer.debug"
 
 AssetsOption = Annotated[
     Path | None,
@@ -43,15 +64,67 @@ def setup_logging(verbose: bool = False) -> None:
     )
 
 
-def handle_errors(func: F) -> F:
-    """Turn :class:`OvmerError` into a one-paragraph message and exit code 2 instead of a traceback."""
+def print_error(message: str) -> None:
+    """Print ``error: message`` on stderr, unwrapped so that paths stay whole."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+
+def _os_error_message(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else "file system"
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason} (check the path, its permissions and the free space)"
+
+
+class OvmerGroup(TyperGroup):
+    """The ``ovmer`` app: runs a command and applies the error contract of docs/cli.md to what it raises.
+
+    - :class:`~ovmer.errors.OvmerError` (bad input, named file and fix): ``error: message``, exit 2.
+    - ``OSError`` (a file that cannot be read or written): ``error: PATH: reason (…)``, exit 2.
+    - ``KeyboardInterrupt``: a line saying whether the same command resumes, exit 130.
+    - anything else is a bug: the traceback and a request to report it, exit 70 (never 0).
+
+    ``--debug`` adds the traceback to the first two. Click's own exits and usage errors pass through.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
-            return func(*args, **kwargs)
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # exits, usage errors: typer prints them
+            raise
+        except KeyboardInterrupt:
+            command = ctx.invoked_subcommand
+            hint = "; run the same command again to resume" if command in RESUMABLE_COMMANDS else ""
+            err_console.print(f"interrupted{hint}", highlight=False, soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except OvmerError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(EXIT_BAD_INPUT) from exc
+            self._show_traceback(ctx)
+            print_error(_escape(str(exc)))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except OSError as exc:
+            self._show_traceback(ctx)
+            print_error(_escape(_os_error_message(exc)))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except Exception as exc:  # a bug: say so, show where, never exit 0
+            _print_traceback()
+            print_error(
+                _escape(f"unexpected {type(exc).__name__}: {exc}")
+                + f" (this is a bug in ovmer: please report it with the traceback above at {ISSUES_URL})"
+            )
+            raise typer.Exit(EXIT_BUG) from None
 
-    return wrapper  # type: ignore[return-value]
+    @staticmethod
+    def _show_traceback(ctx: typer.Context) -> None:
+        if ctx.meta.get(DEBUG_KEY):
+            _print_traceback()
+
+
+def _print_traceback() -> None:
+    """The plain Python traceback of the exception being handled, on stderr (easy to paste in a report)."""
+    sys.stderr.write(traceback.format_exc())
+    sys.stderr.flush()
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

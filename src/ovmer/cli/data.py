@@ -18,14 +18,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ovmer.cli.common import console, err_console, handle_errors
-
-#: ``ovmer data check`` found errors in the dataset.
-EXIT_CHECK_FAILED = 1
-#: ``ovmer prepare`` finished but some samples failed (listed in CACHE/errors.jsonl).
-EXIT_SOME_FAILED = 3
-#: Interrupted with Ctrl-C (the shell convention 128 + SIGINT).
-EXIT_INTERRUPTED = 130
+from ovmer.cli.common import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_SOME_FAILED,
+    console,
+    err_console,
+)
 
 data_app = typer.Typer(
     help="Dataset registry: list, describe, check and export MER-UniBench / MER2025 / CSV datasets.",
@@ -60,7 +59,6 @@ def _progress() -> Progress:
 
 
 @data_app.command("list")
-@handle_errors
 def list_command() -> None:
     """List the registered datasets with their test sizes."""
     from ovmer.data.registry import list_datasets
@@ -75,7 +73,6 @@ def list_command() -> None:
 
 
 @data_app.command("info")
-@handle_errors
 def info_command(name: Annotated[str, typer.Argument(help="Dataset id, e.g. mer2023.")]) -> None:
     """Describe one dataset: files, layout, splits, subtitle column."""
     from ovmer.data.registry import dataset_info
@@ -99,7 +96,6 @@ def info_command(name: Annotated[str, typer.Argument(help="Dataset id, e.g. mer2
 
 
 @data_app.command("check")
-@handle_errors
 def check_command(
     root: Annotated[Path, typer.Argument(help="Dataset root (the *-process folder or its parent).")],
     dataset: DatasetOption,
@@ -168,7 +164,6 @@ def check_command(
 
 
 @data_app.command("export")
-@handle_errors
 def export_command(
     root: Annotated[Path, typer.Argument(help="Dataset root.")],
     dataset: DatasetOption,
@@ -187,7 +182,6 @@ def export_command(
     console.print(f"wrote {len(samples):,} samples to {out} ({fmt})")
 
 
-@handle_errors
 def prepare_command(
     root: Annotated[Path, typer.Argument(help="Dataset root (the *-process folder or its parent).")],
     dataset: DatasetOption,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
+from ovmer.cli.common import AssetsOption, console, err_console
 from ovmer.llm.backends import HTTPSettings
 from ovmer.llm.run import build_extractor, extract_file
 from ovmer.progress import progress_bar
@@ -19,7 +19,6 @@ def register(app: typer.Typer) -> None:
     app.command("extract")(extract)
 
 
-@handle_errors
 def extract(
     task: Annotated[
         str, typer.Option("--task", help="ovlabels (step A), sentiment (step B) or merge (clue + subtitle).")

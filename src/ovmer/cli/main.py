@@ -14,7 +14,7 @@ from ovmer.cli import extract as extract_cli
 from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
 from ovmer.cli import train as train_cli
-from ovmer.cli.common import console, setup_logging
+from ovmer.cli.common import DEBUG_KEY, OvmerGroup, console, setup_logging
 
 app = typer.Typer(
     name="ovmer",
@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=OvmerGroup,  # the one error contract of docs/cli.md
 )
 
 
@@ -34,6 +35,7 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -41,8 +43,13 @@ def main(
         ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug messages.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an error, not only its message.")
+    ] = False,
 ) -> None:
-    """ovmer command line."""
+    """ovmer command line. Exit codes: 0 ok, 1 a check found problems, 2 bad input, 3 some samples
+    failed, 70 a bug, 130 interrupted (docs/cli.md)."""
+    ctx.meta[DEBUG_KEY] = debug
     setup_logging(verbose)
 
 

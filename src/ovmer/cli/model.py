@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ovmer.cli.common import console, handle_errors
+from ovmer.cli.common import console
 from ovmer.errors import OvmerError
 
 model_app = typer.Typer(help="AffectGPT model configs and parameter counts.", no_args_is_help=True)
@@ -131,7 +131,6 @@ def _engine(model: str, config: str | None, device: str, dtype: DType, fidelity:
 
 
 @model_app.command("summary")
-@handle_errors
 def summary(
     config: Annotated[str, typer.Argument(help="Named config (affectgpt-face, affectgpt-frame) or a path.")],
     meta: Annotated[
@@ -162,7 +161,6 @@ def summary(
 
 
 @checkpoint_app.command("inspect")
-@handle_errors
 def inspect(
     checkpoint: CheckpointArg,
     filename: FilenameOption = None,
@@ -175,7 +173,6 @@ def inspect(
 
 
 @checkpoint_app.command("convert")
-@handle_errors
 def convert(
     checkpoint: CheckpointArg,
     config: Annotated[
@@ -385,5 +382,5 @@ def register(app: typer.Typer) -> None:
     """Attach the model, checkpoint, describe and infer commands to the main app."""
     app.add_typer(model_app, name="model")
     app.add_typer(checkpoint_app, name="checkpoint")
-    app.command("describe")(handle_errors(describe))
-    app.command("infer")(handle_errors(infer))
+    app.command("describe")(describe)
+    app.command("infer")(infer)

@@ -12,7 +12,7 @@ import typer
 
 from ovmer.assets import load_wheel_maps
 from ovmer.atomic import write_json_atomic, write_text_atomic
-from ovmer.cli.common import AssetsOption, console, err_console, handle_errors
+from ovmer.cli.common import AssetsOption, console, err_console
 from ovmer.data.benchmarks import BENCHMARKS, UNIBENCH_IDS
 from ovmer.errors import InputFormatError
 from ovmer.labels.mapping import LabelMapper
@@ -38,7 +38,6 @@ def _command_line() -> str:
     return "ovmer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-@handle_errors
 def score(
     dataset: Annotated[str, typer.Option("--dataset", "-d", help=DATASET_HELP)],
     gt: Annotated[
@@ -108,7 +107,6 @@ def score(
         )
 
 
-@handle_errors
 def unibench(
     results_dir: Annotated[
         Path,
@@ -182,7 +180,6 @@ def unibench(
         console.print(f"report: {report}" + (f" (chart: {plot})" if plot else ""))
 
 
-@handle_errors
 def convert(
     source: Annotated[
         Path,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from ovmer.cli.common import console, handle_errors
+from ovmer.cli.common import console
 
 features_app = typer.Typer(help="Frozen-encoder feature cache for training.", no_args_is_help=True)
 
@@ -32,7 +32,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(features_app, name="features")
 
 
-@handle_errors
 def train_command(
     config: ConfigArg,
     overrides: OverridesArg = None,
@@ -57,7 +56,6 @@ def train_command(
         )
 
 
-@handle_errors
 def export_command(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoints/step_… folder of a training run.")],
     out: Annotated[Path, typer.Argument(help="Output folder (official file name is built) or .pth file.")],
@@ -69,7 +67,6 @@ def export_command(
 
 
 @features_app.command("extract")
-@handle_errors
 def extract_command(
     config: ConfigArg,
     overrides: OverridesArg = None,
