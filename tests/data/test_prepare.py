@@ -310,3 +310,85 @@ def test_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path: Path) -> None:
     resumed = subprocess.run(command, capture_output=True, timeout=300)
     assert resumed.returncode == 0
     assert f"{finished} already cached".encode() in resumed.stdout
+
+
+def _alive(pid: int) -> bool:
+    """``pid`` runs (a zombie waiting to be reaped counts as dead)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _cache_files(cache: Path) -> dict[str, tuple[int, int]]:
+    return {
+        os.fspath(p.relative_to(cache)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in cache.rglob("*")
+        if p.is_file()
+    }
+
+
+def _content(cache: Path) -> dict[str, object]:
+    """What a prepared cache holds, without the timings and the lock file."""
+    out: dict[str, object] = {}
+    for path in sorted(cache.rglob("*")):
+        if not path.is_file() or path.name in (".lock", "manifest.jsonl", "errors.jsonl"):
+            continue
+        key = os.fspath(path.relative_to(cache))
+        if path.suffix == ".json" and path.parent.name == "meta":
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            meta.pop("timings")
+            meta.get("inputs", {}).pop("timings", None)
+            out[key] = meta
+        else:
+            out[key] = path.read_bytes()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_workers_die_with_the_parent_and_a_second_prepare_is_refused(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    if not Path(f"/proc/{os.getpid()}/task").is_dir():
+        pytest.skip("needs Linux /proc to find the worker processes")
+    command, cache = _prepare_command(tmp_path, copies=12)
+    process = subprocess.Popen([*command, "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and process.poll() is None:
+            workers.update(_worker_pids(process.pid))
+            if len(workers) >= 2 and len(list((cache / "meta").glob("*.json"))) >= 1:
+                break
+            time.sleep(0.02)
+        assert len(workers) >= 2 and process.poll() is None, "the run ended before work was in flight"
+        # The same folder is locked while the first run works: refused with a named reason, exit 2.
+        second = runner.invoke(app, [*command[3:], "--workers", "1"])
+        assert second.exit_code == 2 and "another ovmer prepare" in second.output, second.output
+        os.kill(process.pid, signum)
+        output, _ = process.communicate(timeout=60)
+        if signum == signal.SIGTERM:  # stopped as Ctrl-C stops it: in-flight samples finish, exit 130
+            assert process.returncode == 130, output.decode(errors="replace")[-2000:]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(map(_alive, workers)):
+            time.sleep(0.05)
+        assert not any(map(_alive, workers)), "a worker outlived the killed prepare"
+        before = _cache_files(cache)
+        time.sleep(0.5)
+        assert _cache_files(cache) == before, "the cache changed after the run died"
+        finished = len(list((cache / "meta").glob("*.json")))
+        assert 1 <= finished < 12, "the run should have been stopped part-way"
+    finally:
+        for pid in [process.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+    samples = load_samples(None, command[6])
+    resumed = prepare_dataset(samples, cache, dataset=f"csv:{Path(command[6][4:]).resolve()}")
+    assert resumed.ok and resumed.skipped == finished and resumed.done == 12 - finished
+    reference = tmp_path / "reference"
+    prepare_dataset(samples, reference, dataset=f"csv:{Path(command[6][4:]).resolve()}")
+    assert _content(cache) == _content(reference)
+    assert not list(cache.rglob(".*.tmp"))

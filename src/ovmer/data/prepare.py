@@ -5,18 +5,27 @@ is stored by :class:`ovmer.media.cache.InputsCache` (its docstring gives the lay
 ``bench`` and ``features extract`` read back exactly what they would have decoded. This module runs
 the samples (in worker processes, surviving crashes), records failures and resumes.
 
+A run holds ``CACHE/.lock`` (``flock``, released by the kernel when the process dies, so never stale):
+a second ``prepare`` on the same folder is refused instead of doing all the work again. Worker
+processes die with the parent (``PR_SET_PDEATHSIG`` on Linux, a polling thread elsewhere), and
+SIGTERM stops the run as Ctrl-C does: the pool is shut down and finished samples are kept.
+
 When the dataset ships official OpenFace arrays they are used (what the checkpoints were trained on)
 and only their path is recorded; ``faces="detect"`` forces ovmer's detector.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -128,19 +137,47 @@ class _SampleFailure(Exception):
 _WORKER: _Worker | None = None
 
 
-def _init_worker(config: PrepareConfig) -> None:
+def _init_worker(config: PrepareConfig, parent_pid: int) -> None:
     global _WORKER  # per-process state in a worker process, set once by the pool initializer
-    import signal
-
     from ovmer.media.threads import single_thread_mode
 
     # Ctrl-C goes to the whole process group: let the parent stop the pool and keep what is done.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent_pid)
 
     # One busy thread per worker, so N workers scale on N cores: BLAS/OpenMP, OpenCV (here) and
     # FFmpeg (threads=1 below) would otherwise each start a thread per core (see ovmer.media.threads).
     single_thread_mode()
     _WORKER = _Worker(config, threads=1)
+
+
+#: How often a worker checks that its parent is alive where ``PR_SET_PDEATHSIG`` is not available.
+PARENT_POLL_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker as soon as the ``prepare`` process that started it dies (even by SIGKILL).
+
+    A pool worker holds ~300 MB and would go on writing into the cache of a run that no longer
+    exists. On Linux the kernel sends SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``);
+    a daemon thread polling ``os.getppid()`` covers other systems and the race where the parent died
+    before the ``prctl`` call.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            pr_set_pdeathsig = 1  # <linux/prctl.h>
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ovmer-parent-watch", daemon=True).start()
 
 
 def _run_in_worker(sample: Sample, out: str) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
@@ -224,6 +261,19 @@ def prepare_dataset(
     out.mkdir(parents=True, exist_ok=True)
     for sample in samples:
         safe_sample_name(sample.name)
+    with _cache_lock(out), _sigterm_as_interrupt():
+        return _prepare_locked(samples, out, dataset, config, workers, on_total, on_result)
+
+
+def _prepare_locked(
+    samples: Sequence[Sample],
+    out: Path,
+    dataset: str,
+    config: PrepareConfig,
+    workers: int,
+    on_total: Callable[[int, int], None] | None,
+    on_result: Callable[[str, bool], None] | None,
+) -> PrepareSummary:
     _check_settings(out, config, dataset)
     cache = InputsCache(out)
     cache.remove_stale_temporaries()
@@ -264,6 +314,60 @@ def prepare_dataset(
     return summary
 
 
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def _cache_lock(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` for the run; a second ``prepare`` on the folder gets a :class:`DatasetError`.
+
+    ``flock`` locks belong to the open file, so the kernel drops the lock when the process dies: a
+    killed run never leaves a stale lock. Spawned workers do not inherit the descriptor. Without
+    ``fcntl`` (Windows) the run goes on unlocked.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(out / LOCK_FILE, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise DatasetError(
+                f"another ovmer prepare (pid {holder}) is running on {out}; wait for it to finish, "
+                "or use another --out folder"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`KeyboardInterrupt` during the run, so ``kill`` stops it as Ctrl-C
+    does (the pool is shut down, finished samples and the manifest are kept). Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 #: A sample in flight when a worker process dies is retried this many times before it is recorded as
 #: failed (the pool cannot tell which in-flight sample killed it).
 CRASH_RETRIES = 1
@@ -289,7 +393,7 @@ def _run_pool(
             max_workers=workers,
             mp_context=get_context("spawn"),
             initializer=_init_worker,
-            initargs=(config,),
+            initargs=(config, os.getpid()),
         ) as pool:
             try:
                 _drain(pool, queue, crashes, out, workers, record)
