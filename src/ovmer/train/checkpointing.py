@@ -8,7 +8,9 @@ the config and tokenizer) plus::
     checkpoint.json       step, epoch and the epoch's mean loss (for people and the official file name)
     accelerate_state/     under FSDP / DeepSpeed only: the sharded optimizer state
 
-It is built in a temporary folder and renamed, so a killed run never leaves half a checkpoint. The
+It is built in a temporary folder and renamed, so a killed run never leaves half a checkpoint. Both
+``.pt`` files hold only tensors and plain data and are read with ``torch.load(weights_only=True)``:
+a file that asks to build any other object is refused before anything runs (docs/security.md). The
 sample stream is a function of the step (:class:`ovmer.train.data.HybridTaskSampler`), so the step is
 the data position, and with the RNG states restored a resumed run continues bit for bit
 (docs/training.md, "Run folder, checkpoints, resume").
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 
 from ovmer.atomic import write_json_atomic
-from ovmer.errors import ModelError, TrainConfigError
+from ovmer.errors import ModelError, TrainConfigError, TrainStateError
 from ovmer.train.config import TrainConfig
 from ovmer.train.model import BuiltModel
 
@@ -39,6 +41,18 @@ CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "training_state.pt"
 SHARDED_STATE_DIR = "accelerate_state"
 SUMMARY_FILE = "checkpoint.json"
+
+#: The type each entry of ``training_state.pt`` must have (what :meth:`TrainState._state_dict` writes).
+_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "optimizer": (dict, type(None)),
+    "scheduler": (dict,),
+    "scaler": (dict, type(None)),
+    "step": (int,),
+    "epoch": (int,),
+    "epoch_loss": (list, tuple),
+    "world_size": (int,),
+    "train_config": (dict, type(None)),
+}
 
 
 @dataclass
@@ -146,15 +160,23 @@ class TrainState:
         shards the parameters in place).
         """
         accelerator = self.accelerator
-        state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)
-        if state["optimizer"] is None:  # written by a sharded (FSDP / DeepSpeed) run
-            accelerator.load_state(str(checkpoint / SHARDED_STATE_DIR))
-        else:
-            self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        if accelerator.scaler is not None and state.get("scaler"):
-            accelerator.scaler.load_state_dict(state["scaler"])
-        self.step = int(state["step"])
+        path = checkpoint / STATE_FILE
+        state = load_training_state(path, required=("optimizer", "scheduler", "step"))
+        try:
+            if state["optimizer"] is None:  # written by a sharded (FSDP / DeepSpeed) run
+                # accelerate reads these files weights-only too (accelerate.utils.load)
+                accelerator.load_state(str(checkpoint / SHARDED_STATE_DIR))
+            else:
+                self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            if accelerator.scaler is not None and state.get("scaler"):
+                accelerator.scaler.load_state_dict(state["scaler"])
+        except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+            raise TrainStateError(
+                f"{path}: the saved optimizer/scheduler state does not fit this run ({exc}); resume with "
+                "the settings the run was started with, or start a new run folder"
+            ) from exc
+        self.step = state["step"]
         self.epoch_loss_sum, self.epoch_steps = state.get("epoch_loss", [0.0, 0])
         if self.at_epoch_end:  # the saved loss is the ended epoch's: the next one starts from zero
             self.start_epoch()
@@ -167,7 +189,60 @@ class TrainState:
                 state.get("world_size"),
             )
         else:
-            set_rng_state(torch.load(rng_file, weights_only=False))
+            try:
+                set_rng_state(load_rng_state(rng_file))
+            except TrainStateError as exc:
+                raise TrainStateError(f"{rng_file}: {exc}") from exc
+
+
+def _load_weights_only(path: Path, allowed: list[Any] | None = None) -> Any:
+    """``torch.load(path, weights_only=True)`` with ``allowed`` extra globals; any failure names the file."""
+    try:
+        with torch.serialization.safe_globals(allowed or []):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types on foreign bytes; none may escape as a traceback
+        raise TrainStateError(
+            f"{path}: refused, not a weights-only torch file ({_load_failure(exc)}). ovmer reads "
+            "training state with torch.load(weights_only=True) and never runs code from a file "
+            "(docs/security.md); start a new run folder or use a checkpoint ovmer wrote"
+        ) from None
+
+
+def _load_failure(exc: Exception) -> str:
+    """The line of torch's error that says what was refused (its advice to load unsafely is left out)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(" Please use")[0].strip()
+    return lines[0] if lines else type(exc).__name__
+
+
+def load_training_state(path: Path, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read ``training_state.pt`` weights-only and check each entry's type (:data:`_STATE_TYPES`).
+
+    Args:
+        path: the file.
+        required: entries that must be present (resume needs ``optimizer``, ``scheduler``, ``step``).
+
+    Raises:
+        TrainStateError: unreadable, not weights-only, or an entry missing or of the wrong type.
+    """
+    state = _load_weights_only(Path(path))
+    if not isinstance(state, dict):
+        raise TrainStateError(f"{path}: holds a {type(state).__name__}, not a training-state dict")
+    missing = [key for key in required if key not in state]
+    if missing:
+        raise TrainStateError(f"{path}: no {missing} entry; not a training state ovmer wrote")
+    for key, types in _STATE_TYPES.items():
+        if key in state and not isinstance(state[key], types):
+            raise TrainStateError(f"{path}: entry {key!r} is a {type(state[key]).__name__}")
+    for key in ("step", "epoch", "world_size"):
+        if key in state and state[key] < 0:
+            raise TrainStateError(f"{path}: entry {key!r} is negative ({state[key]})")
+    loss = state.get("epoch_loss", (0.0, 0))
+    if len(loss) != 2 or not all(isinstance(x, (int, float)) for x in loss):
+        raise TrainStateError(f"{path}: entry 'epoch_loss' must be [sum, count], got {loss!r}")
+    return state
 
 
 def find_latest_checkpoint(run_dir: Path) -> Path | None:
@@ -208,10 +283,22 @@ def is_sharded(accelerator: Any) -> bool:
 
 # ---------------------------------------------------------------------- RNG
 def rng_state() -> dict[str, Any]:
-    """This process's Python, NumPy, torch and (where present) CUDA RNG states."""
+    """This process's Python, NumPy, torch and (where present) CUDA RNG states, as tensors and plain
+    data (so that ``torch.load(weights_only=True)`` reads them back).
+
+    NumPy's state is ``np.random.get_state()`` with its key array as a list: ``{"bit_generator",
+    "key", "pos", "has_gauss", "gauss"}``.
+    """
+    name, key, pos, has_gauss, gauss = np.random.get_state(legacy=True)
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": {
+            "bit_generator": str(name),
+            "key": [int(k) for k in key],
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -219,11 +306,67 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
+def _legacy_numpy_globals() -> list[Any]:
+    """NumPy's array reconstruction, which ``rng_rank<r>.pt`` files of ovmer before weights-only
+    loading need (they pickled ``np.random.get_state()``'s array); the same globals
+    :mod:`ovmer.safe_pickle` allows for label files, and no others."""
+    try:
+        from numpy._core.multiarray import _reconstruct  # type: ignore[attr-defined]  # NumPy 2
+    except ImportError:
+        from numpy.core.multiarray import _reconstruct  # type: ignore[attr-defined]  # NumPy 1
+    # Both spellings: a file pickled under NumPy 1 names numpy.core, one under NumPy 2 numpy._core.
+    return [
+        (_reconstruct, "numpy.core.multiarray._reconstruct"),
+        (_reconstruct, "numpy._core.multiarray._reconstruct"),
+        np.ndarray,
+        np.dtype,
+        np.dtypes.UInt32DType,
+    ]
+
+
+def load_rng_state(path: Path) -> dict[str, Any]:
+    """Read an ``rng_rank<r>.pt`` weights-only, in the layout :func:`rng_state` returns.
+
+    Files written before weights-only loading (NumPy's state as a pickled array) still load.
+
+    Raises:
+        TrainStateError: unreadable, not weights-only, or not an RNG state.
+    """
+    saved = _load_weights_only(Path(path), _legacy_numpy_globals())
+    if not isinstance(saved, dict) or not {"python", "numpy", "torch"} <= set(saved):
+        raise TrainStateError(f"{path}: not an RNG state (needs python, numpy and torch entries)")
+    numpy_state = saved["numpy"]
+    if isinstance(numpy_state, tuple) and len(numpy_state) == 5:  # the legacy layout
+        name, key, pos, has_gauss, gauss = numpy_state
+        numpy_state = {"bit_generator": name, "key": key, "pos": pos, "has_gauss": has_gauss, "gauss": gauss}
+    if not isinstance(numpy_state, dict):
+        raise TrainStateError(f"{path}: entry 'numpy' is a {type(numpy_state).__name__}, not an RNG state")
+    if not isinstance(saved["torch"], torch.Tensor):
+        raise TrainStateError(f"{path}: entry 'torch' is not a tensor")
+    return {**saved, "numpy": numpy_state}
+
+
 def set_rng_state(state: dict[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned."""
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
+    """Restore what :func:`rng_state` (or :func:`load_rng_state`) returned.
+
+    Raises:
+        TrainStateError: a state the RNGs do not accept.
+    """
+    numpy_state = state["numpy"]
+    try:
+        random.setstate(tuple(state["python"]))
+        np.random.set_state(
+            (
+                numpy_state["bit_generator"],
+                np.asarray(numpy_state["key"], dtype=np.uint32),
+                numpy_state["pos"],
+                numpy_state["has_gauss"],
+                numpy_state["gauss"],
+            )
+        )
+        torch.set_rng_state(state["torch"])
+    except (KeyError, TypeError, ValueError, OverflowError, RuntimeError) as exc:
+        raise TrainStateError(f"saved RNG state is not one this process accepts ({exc})") from exc
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
@@ -255,14 +398,21 @@ def export_official(checkpoint: str | Path, out: str | Path) -> Path:
         raise ModelError(f"{checkpoint} is not a training checkpoint folder ({TRAINABLE_FILE} missing)")
     state: dict[str, Any] = {}
     if (checkpoint / STATE_FILE).is_file():
-        state = torch.load(checkpoint / STATE_FILE, map_location="cpu", weights_only=False)
+        state = load_training_state(checkpoint / STATE_FILE)
     summary: dict[str, Any] = {}
     if (checkpoint / SUMMARY_FILE).is_file():
-        summary = json.loads((checkpoint / SUMMARY_FILE).read_text(encoding="utf-8"))
+        try:
+            summary = json.loads((checkpoint / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise TrainStateError(f"{checkpoint / SUMMARY_FILE}: not a JSON object ({exc})") from exc
+        if not isinstance(summary, dict) or not isinstance(summary.get("epoch_mean_loss", 0.0), (int, float)):
+            raise TrainStateError(
+                f"{checkpoint / SUMMARY_FILE}: expected an object with a numeric epoch_mean_loss"
+            )
     return write_official_checkpoint(
         out,
         load_file(str(checkpoint / TRAINABLE_FILE)),
-        epoch=int(state.get("epoch", 0)),
+        epoch=state.get("epoch", 0),
         epoch_mean_loss=summary.get("epoch_mean_loss", 0.0),
         optimizer=state.get("optimizer"),
         config=state.get("train_config"),
