@@ -36,7 +36,7 @@ def bench(
         str, typer.Option(help="LLM extractor decoding: deterministic or paper.")
     ] = "deterministic",
     limit: Annotated[
-        int | None, typer.Option(help="Only the first N samples per dataset (smoke runs).")
+        int | None, typer.Option(min=1, help="Only the first N samples per dataset (smoke runs).")
     ] = None,
     assets: AssetsOption = None,
 ) -> None:
@@ -48,9 +48,11 @@ def bench(
     Example: ovmer bench --model clues --datasets mer2023,cmumosi --root DATA --out runs/clues
     """
     from ovmer.assets import load_wheel_maps
+    from ovmer.atomic import check_writable_dir
     from ovmer.bench.runner import run_bench
     from ovmer.llm.run import build_extractor
 
+    check_writable_dir(out, "--out")
     maps = load_wheel_maps(assets)
     label_extractor = build_extractor(extractor, decoding=decoding, assets=assets)
     ids = [d.strip() for d in datasets.split(",") if d.strip()]

@@ -104,7 +104,7 @@ def check_command(
     quick: Annotated[
         bool, typer.Option("--quick", help="Only check that files exist and are non-empty (no decoding).")
     ] = False,
-    show: Annotated[int, typer.Option("--show", help="List at most this many problems.")] = 50,
+    show: Annotated[int, typer.Option("--show", min=0, help="List at most this many problems.")] = 50,
     require_faces: Annotated[
         bool,
         typer.Option(
@@ -112,11 +112,16 @@ def check_command(
             help="A missing official OpenFace array is an error (fidelity runs of the face model).",
         ),
     ] = False,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Processes for the media checks.")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", "-j", min=1, help="Processes for the media checks.")
+    ] = 1,
 ) -> None:
     """Verify a local copy: media, labels, subtitles, counts. Exit 1 when errors are found."""
-    from ovmer.atomic import write_json_atomic
+    from ovmer.atomic import check_writable_file, write_json_atomic
     from ovmer.data.check import check_dataset
+
+    if json_out is not None:
+        check_writable_file(json_out, "--json")
 
     with _progress() as progress:
         task = progress.add_task("checking", total=None, status="")
@@ -174,8 +179,14 @@ def export_command(
     ] = "parquet",
 ) -> None:
     """Write the dataset's sample list (paths, subtitles, labels) as Parquet, JSONL or a HF dataset."""
+    from ovmer.atomic import check_writable_dir, check_writable_file
     from ovmer.data.export import export_samples
     from ovmer.data.registry import load_samples
+
+    if fmt == "hf":
+        check_writable_dir(out, "--out")
+    else:
+        check_writable_file(out, "--out")
 
     samples = load_samples(root, dataset, split)
     export_samples(samples, dataset, out, fmt)
@@ -187,9 +198,9 @@ def prepare_command(
     dataset: DatasetOption,
     out: Annotated[Path, typer.Option("--out", "-o", help="Cache folder (created; reused to resume).")],
     split: SplitOption = "test",
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Worker processes.")] = 1,
-    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N samples.")] = None,
-    n_frames: Annotated[int, typer.Option("--frames", help="Frames sampled per clip.")] = 8,
+    workers: Annotated[int, typer.Option("--workers", "-j", min=1, help="Worker processes.")] = 1,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N samples.")] = None,
+    n_frames: Annotated[int, typer.Option("--frames", min=1, help="Frames sampled per clip.")] = 8,
     faces: Annotated[
         str,
         typer.Option(
@@ -211,12 +222,14 @@ def prepare_command(
     Resumable; one bad sample is recorded in CACHE/errors.jsonl and the run goes on.
     Exit 0 when every sample succeeded, 3 when some failed.
     """
+    from ovmer.atomic import check_writable_dir
     from ovmer.data.prepare import PrepareConfig, prepare_dataset
     from ovmer.data.registry import load_samples
 
+    check_writable_dir(out, "--out")
     samples = load_samples(root, dataset, split)
     if limit is not None:
-        samples = samples[: max(limit, 0)]
+        samples = samples[:limit]
     config = PrepareConfig(
         n_frames=n_frames,
         faces=faces,

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ovmer.cli.common import AssetsOption, console, err_console
+from ovmer.atomic import check_writable_file
+from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console
 from ovmer.llm.backends import HTTPSettings
 from ovmer.llm.run import build_extractor, extract_file
 from ovmer.progress import progress_bar
@@ -40,27 +41,28 @@ def extract(
     ] = "deterministic",
     seed: Annotated[int | None, typer.Option(help="Seed for --decoding paper.")] = None,
     max_tokens: Annotated[
-        int | None, typer.Option(help="Longest reply in tokens (default 512, as the paper).")
+        int | None, typer.Option(min=1, help="Longest reply in tokens (default 512, as the paper).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Prompts per model call / HTTP request.")] = 8,
-    concurrency: Annotated[int, typer.Option(help="HTTP requests in flight at once.")] = 4,
-    timeout: Annotated[float, typer.Option(help="HTTP timeout per request, seconds.")] = 120.0,
-    retries: Annotated[int, typer.Option(help="HTTP attempts per request.")] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Prompts per model call / HTTP request.")] = 8,
+    concurrency: Annotated[int, typer.Option(min=1, help="HTTP requests in flight at once.")] = 4,
+    timeout: Annotated[float, typer.Option(min=0.001, help="HTTP timeout per request, seconds.")] = 120.0,
+    retries: Annotated[int, typer.Option(min=1, help="HTTP attempts per request.")] = 4,
     http_mode: Annotated[
         str, typer.Option(help="chat (/chat/completions) or completions (raw Qwen text).")
     ] = "chat",
     device: Annotated[str | None, typer.Option(help="Device of an hf: model (cpu, cuda).")] = None,
-    max_labels: Annotated[int, typer.Option(help="lexicon: labels kept per answer (0 = all).")] = 4,
+    max_labels: Annotated[int, typer.Option(min=0, help="lexicon: labels kept per answer (0 = all).")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Re-extract samples that already have the output.")] = False,
     assets: AssetsOption = None,
 ) -> None:
     """Answers → OV labels (step A), OV labels → sentiment (step B), or clue + subtitle merge.
 
     Uses the paper's prompts. Replies are cached: a rerun is free and an interrupted run resumes.
-    A failing sample is reported and skipped; the exit code is then 1.
+    A failing sample is reported and skipped; the exit code is then 3 (docs/cli.md).
 
     Example: ovmer extract --task ovlabels --backend lexicon --in ckpt.npz --out ckpt-openset.npz
     """
+    check_writable_file(out_path, "--out")
     extractor = build_extractor(
         backend,
         decoding=decoding,
@@ -104,4 +106,4 @@ def extract(
         err_console.print(
             "Rerun the same command to retry the failed samples; finished ones come from the cache."
         )
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_SOME_FAILED)

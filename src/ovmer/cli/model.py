@@ -82,7 +82,9 @@ SeedOption = Annotated[int, typer.Option("--seed", help="Seed of --decoding pape
 MaxTokensOption = Annotated[
     int | None,
     typer.Option(
-        "--max-new-tokens", help="Generation budget (default: the model config's, 1200 as in the paper)."
+        "--max-new-tokens",
+        min=1,
+        help="Generation budget (default: the model config's, 1200 as in the paper).",
     ),
 ]
 FidelityOption = Annotated[
@@ -143,9 +145,12 @@ def summary(
     """Print trainable and total parameter counts of a config (57,168,644 trainable at full size)."""
     import torch
 
-    from ovmer.atomic import write_json_atomic
+    from ovmer.atomic import check_writable_file, write_json_atomic
     from ovmer.models.configuration_affectgpt import AffectGPTConfig
     from ovmer.models.modeling_affectgpt import AffectGPTModel
+
+    if json_out is not None:
+        check_writable_file(json_out, "--json")
 
     cfg = AffectGPTConfig.from_pretrained(config)
     if meta:
@@ -183,8 +188,11 @@ def convert(
     revision: RevisionOption = None,
 ) -> None:
     """Strictly convert an official .pth into a safetensors + peft folder that loads without it."""
+    from ovmer.atomic import check_writable_dir
     from ovmer.models.checkpoint import resolve_checkpoint
     from ovmer.models.loading import convert_checkpoint
+
+    check_writable_dir(out, "--out")
 
     result = convert_checkpoint(resolve_checkpoint(checkpoint, filename, revision), config, out)
     console.print(f"wrote {result['out']} ({result['tensors']} tensors, config {result['config']})")
@@ -225,7 +233,7 @@ def describe(
         ),
     ] = None,
     fps: Annotated[
-        float, typer.Option("--fps", help="clues: frames per second given to the face mesh.")
+        float, typer.Option("--fps", min=0.1, help="clues: frames per second given to the face mesh.")
     ] = 5.0,
     no_asr: Annotated[bool, typer.Option("--no-asr", help="clues: do not transcribe the speech.")] = False,
     audio: Annotated[
@@ -330,15 +338,17 @@ def infer(
         bool, typer.Option("--skip-errors", help="Log unreadable samples and go on.")
     ] = False,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="Only the first N samples (quick checks).")
+        int | None, typer.Option("--limit", min=1, help="Only the first N samples (quick checks).")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Media decoding threads.")] = 4,
 ) -> None:
     """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped."""
+    from ovmer.atomic import check_writable_dir
     from ovmer.data.benchmarks import get_benchmark
     from ovmer.data.registry import CSV_PREFIX, is_manifest, load_samples
     from ovmer.inference.split import infer_split
 
+    check_writable_dir(out, "--out")
     if is_manifest(dataset):
         # Results go under the manifest's name: ``csv:runs/my_videos.csv`` → ``my_videos``.
         dataset_name = Path(dataset[len(CSV_PREFIX) :]).stem

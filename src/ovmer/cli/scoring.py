@@ -11,8 +11,15 @@ from typing import Annotated
 import typer
 
 from ovmer.assets import load_wheel_maps
-from ovmer.atomic import write_json_atomic, write_text_atomic
-from ovmer.cli.common import AssetsOption, console, err_console
+from ovmer.atomic import check_writable_file, write_json_atomic, write_text_atomic
+from ovmer.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_SOME_FAILED,
+    AssetsOption,
+    console,
+    err_console,
+    print_error,
+)
 from ovmer.data.benchmarks import BENCHMARKS, UNIBENCH_IDS
 from ovmer.errors import InputFormatError
 from ovmer.labels.mapping import LabelMapper
@@ -32,6 +39,13 @@ from ovmer.scoring.report import (
 from ovmer.scoring.unibench import plan, run_unibench
 
 DATASET_HELP = "Dataset id: " + ", ".join(BENCHMARKS)
+
+
+def _check_outputs(**options: Path | None) -> None:
+    """Refuse unwritable ``--json``/``--report`` files before scoring (docs/cli.md)."""
+    for option, path in options.items():
+        if path is not None:
+            check_writable_file(path, f"--{option}")
 
 
 def _command_line() -> str:
@@ -81,6 +95,7 @@ def score(
 
     Example: ovmer score --dataset mer2023 --gt mer2023-dataset-process/label-6way.npz --pred checkpoint_000050_loss_0.527-openset.npz --json out.json
     """
+    _check_outputs(json=json_out, report=report)
     maps = load_wheel_maps(assets)
     result = score_file(dataset, gt, pred, maps=LabelMapper(maps), protocol=protocol, metric=metric)
     data = result.to_json()
@@ -153,8 +168,12 @@ def unibench(
 ) -> None:
     """Score every dataset and checkpoint of a results folder and aggregate the nine-dataset mean.
 
+    Exit 0 when every dataset that has results was scored, 3 when a dataset's checkpoints all failed,
+    2 when there was nothing to score (docs/cli.md).
+
     Example: ovmer unibench output/ --gt-root dataset/ --protocol paper --json unibench.json --report unibench.md
     """
+    _check_outputs(json=json_out, report=report)
     maps = load_wheel_maps(assets)
     ids = [d.strip() for d in datasets.split(",") if d.strip()]
     located = plan(results_dir, gt_root, ids, run)
@@ -178,6 +197,19 @@ def unibench(
         write_text_atomic(report, unibench_markdown(result, _command_line()))
         plot = unibench_plot(result, report.with_suffix(".png"))
         console.print(f"report: {report}" + (f" (chart: {plot})" if plot else ""))
+    failed = [d.dataset.id for d in result.datasets.values() if d.status == "failed"]
+    if failed:
+        print_error(
+            f"{results_dir}: {', '.join(failed)} could not be scored, see the notes above "
+            "(fix or remove the failing files and run again)"
+        )
+        raise typer.Exit(EXIT_SOME_FAILED)
+    if not result.scored:
+        print_error(
+            f"{results_dir}: nothing was scored, see the notes above (check the results folder layout, "
+            "--gt-root, --datasets and --run)"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
 
 
 def convert(
@@ -203,6 +235,9 @@ def convert(
 
     Example: ovmer convert checkpoint_000050_loss_0.527.npz epoch50.jsonl --model affectgpt
     """
+    if dest.suffix not in (".jsonl", ".npz"):
+        raise InputFormatError(f"{dest}: output must end in .jsonl (ovmer) or .npz (official base name)")
+    check_writable_file(dest, "DEST")
     predictions = read_predictions(source)
     if dest.suffix == ".jsonl":
         base = (

@@ -61,8 +61,13 @@ def export_command(
     out: Annotated[Path, typer.Argument(help="Output folder (official file name is built) or .pth file.")],
 ) -> None:
     """Export a training checkpoint in the official AffectGPT .pth layout (docs/training.md)."""
+    from ovmer.atomic import check_writable_dir, check_writable_file
     from ovmer.train.recipe import export_official
 
+    if out.suffix == ".pth":
+        check_writable_file(out, "OUT")
+    else:
+        check_writable_dir(out, "OUT")
     console.print(str(export_official(checkpoint, out)))
 
 
@@ -92,6 +97,9 @@ def extract_command(
     target = out or (Path(cfg.data.feature_cache) if cfg.data.feature_cache else None)
     if target is None:
         raise typer.BadParameter("give --out DIR or data.feature_cache=DIR")
+    from ovmer.atomic import check_writable_dir
+
+    check_writable_dir(target, "--out")
     built = build_model(cfg, torch.device(device))
     samples, _ = filter_by_length(build_samples(cfg), built.processor, cfg.data.tasks, cfg.data.max_length)
     counts = extract_features(

@@ -107,12 +107,23 @@ def read_official_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"checkpoint not found: {path}")
+    what = "official AffectGPT files are torch.save dicts with a 'model' entry"
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    if not head:
+        raise ModelError(f"{path}: the file is empty, not a checkpoint ({what}; download or copy it again)")
+    # torch.save writes a zip archive ("PK") or, before torch 1.6, a pickle (protocol byte 0x80).
+    if head != b"PK" and head[:1] != b"\x80":
+        raise ModelError(
+            f"{path}: not a torch checkpoint, it starts with {head!r} (a text or other file?) ({what})"
+        )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise ModelError(
-            f"cannot read {path} as a weights-only torch checkpoint: {exc}. Official AffectGPT files "
-            "are torch.save dicts with a 'model' entry; other pickles are refused for safety."
+            f"{path}: cannot read it as a weights-only torch checkpoint ({detail}) ({what}; other "
+            "pickles are refused for safety, a truncated file must be downloaded again)"
         ) from exc
     if not isinstance(data, dict):
         raise ModelError(f"{path} holds a {type(data).__name__}, not a checkpoint dict")

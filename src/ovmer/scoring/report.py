@@ -54,7 +54,7 @@ def unibench_table(result: UnibenchResult) -> Table:
 
 
 def unibench_notes(result: UnibenchResult) -> list[str]:
-    """One line per skipped/failed dataset and per input warning of a selected checkpoint."""
+    """One line per skipped/failed dataset, per input warning of a selected checkpoint and per failed checkpoint."""
     notes = []
     for outcome in result.datasets.values():
         score = outcome.selected_score
@@ -62,6 +62,12 @@ def unibench_notes(result: UnibenchResult) -> list[str]:
             notes.append(f"{outcome.dataset.id}: {outcome.status}: {outcome.reason}")
         else:
             notes += [f"{outcome.dataset.id}: {w}" for w in score.inputs.warnings()]
+            # Paper protocol: a failed checkpoint silently left the best-of-N choice; say which and why.
+            notes += [
+                f"{outcome.dataset.id}: checkpoint {c.name} failed and was left out of the choice: {c.error}"
+                for c in outcome.checkpoints
+                if c.error
+            ]
     return notes
 
 

@@ -147,8 +147,21 @@ def _locate(
     return read_ground_truth(dataset, label_path, split=split), run_dir, checkpoints
 
 
+def _require_folder(path: Path, what: str, fix: str) -> None:
+    if not path.exists():
+        raise DatasetError(f"{path}: {what} not found ({fix})")
+    if not path.is_dir():
+        raise DatasetError(f"{path}: {what} is a file, not a folder ({fix})")
+
+
 def plan(results_dir: Path, gt_root: Path, datasets: Sequence[str], run: str | None) -> dict[str, Any]:
-    """Locate everything first so progress can show a total; value per id is a tuple or a skip reason."""
+    """Locate everything first so progress can show a total; value per id is a tuple or a skip reason.
+
+    Raises:
+        DatasetError: ``results_dir`` or ``gt_root`` is missing or not a folder (nothing could be scored).
+    """
+    _require_folder(Path(results_dir), "results folder", "give the folder that holds results-<dataset>/")
+    _require_folder(Path(gt_root), "--gt-root", "give the folder with the official *-process label folders")
     located: dict[str, Any] = {}
     for dataset_id in datasets:
         dataset = get_benchmark(dataset_id)
