@@ -23,8 +23,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def serve() -> Iterator[object]:
-    """Start an HTTP server on 127.0.0.1 for a folder; returns its base URL."""
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Start an HTTP server on 127.0.0.1 for a folder; returns its base URL.
+
+    Downloading is allowed while it runs: under OVMER_OFFLINE a fetch refuses even a local --url.
+    """
+    monkeypatch.delenv("OVMER_OFFLINE", raising=False)
     servers: list[ThreadingHTTPServer] = []
 
     def start(directory: Path) -> str:
@@ -93,5 +97,27 @@ def test_cli_fetch_verify_path(serve, wheel_dir: Path, tmp_path: Path) -> None: 
     assert verify.exit_code == 0 and verify.output.count(" ok") == 7
     path = runner.invoke(app, ["assets", "path", "--assets", str(dest)])
     assert path.exit_code == 0 and path.output.strip() == str(dest)
-    offline = runner.invoke(app, ["assets", "path"])
+    offline = runner.invoke(app, ["assets", "path"], env={"OVMER_OFFLINE": "1"})
     assert offline.exit_code == 2 and "ovmer assets fetch" in offline.output
+
+
+@pytest.mark.parametrize("value", ["1", "TRUE", "True", " yes "])
+def test_fetch_refuses_the_network_when_offline(
+    serve, wheel_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:  # type: ignore[no-untyped-def]
+    url = serve(wheel_dir)
+    monkeypatch.setenv("OVMER_OFFLINE", value)  # any spelling of "on" (ovmer.hub.env_flag)
+    result = CliRunner().invoke(app, ["assets", "fetch", "--dest", str(tmp_path / "w"), "--url", url])
+    assert result.exit_code == 2, result.output
+    assert "OVMER_OFFLINE is on" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "w").exists()
+
+
+def test_a_corrupt_cached_file_is_named_not_called_missing(wheel_dir: Path) -> None:
+    cached = assets.default_asset_dir()
+    shutil.copytree(wheel_dir, cached)
+    (cached / "wheel2.xlsx").chmod(0o644)
+    (cached / "wheel2.xlsx").write_bytes(b"damaged")
+    with pytest.raises(AssetError, match=r"wheel2\.xlsx: SHA-256 .* differs") as info:
+        assets.resolve_asset_dir()
+    assert "not in the cache" not in str(info.value)

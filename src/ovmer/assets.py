@@ -113,6 +113,12 @@ def fetch_assets(
         target = destination / name
         if target.is_file() and sha256_file(target) == expected:
             continue
+        if offline_mode():  # docs/model.md, "Offline mode": nothing is downloaded, not even from --url
+            problem = "missing" if not target.is_file() else "its SHA-256 differs from the pinned value"
+            raise AssetError(
+                f"{target}: {problem}, and OVMER_OFFLINE is on so nothing is downloaded "
+                f"(unset OVMER_OFFLINE to download, or copy the files in by hand). {_HOW_TO_GET}"
+            )
         failures = []
         for base in sources:
             url = f"{base.rstrip('/')}/{name}"
@@ -148,14 +154,19 @@ def resolve_asset_dir(assets: Path | str | None = None, *, download: bool | None
             raise AssetError(f"emotion-wheel directory {directory} is not usable ({details}). {_HOW_TO_GET}")
         return directory
     cached = default_asset_dir()
-    if not verify_assets(cached):
+    problems = verify_assets(cached)
+    if not problems:
         return cached
     if download is None:
         download = not offline_mode()
     if not download:
-        raise AssetError(
-            f"the emotion-wheel files are not in the cache ({cached}) and downloads are off. {_HOW_TO_GET}"
-        )
+        if all(p.problem == "missing" for p in problems):
+            state = "are not in the cache"
+        else:  # a damaged cache is not an empty one: say which file and how
+            state = (
+                "in the cache are not usable (" + "; ".join(f"{p.name}: {p.problem}" for p in problems) + ")"
+            )
+        raise AssetError(f"{cached}: the emotion-wheel files {state} and downloads are off. {_HOW_TO_GET}")
     return fetch_assets(cached)
 
 
