@@ -22,6 +22,7 @@ import numpy as np
 
 from ovmer.errors import InputFormatError
 from ovmer.labels.parse import string_to_list
+from ovmer.safe_pickle import load_npy_bytes, open_archive, read_member
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,20 @@ def read_grouping_replies(path: Path) -> dict[str, str]:
     path = Path(path)
     replies: dict[str, str] = {}
     if path.is_file() and zipfile.is_zipfile(path):
-        import io
-
-        with zipfile.ZipFile(path) as archive:
+        # bounded reading, and plain arrays only (docs/security.md)
+        with open_archive(path) as archive:
             for member in sorted(archive.namelist()):
                 if member.endswith(".npy"):
-                    name = Path(member).stem
-                    replies[name] = str(
-                        np.load(io.BytesIO(archive.read(member)), allow_pickle=False).tolist()
-                    )
+                    data = read_member(archive, member, path)
+                    array = load_npy_bytes(data, f"{path}: {member}", allow_objects=False)
+                    replies[Path(member).stem] = str(array.tolist())
     elif path.is_dir():
         for file in sorted(path.glob("*.npy")):
-            replies[file.stem] = str(np.load(file, allow_pickle=False).tolist())
+            try:
+                data = file.read_bytes()
+            except OSError as exc:
+                raise InputFormatError(f"{file}: cannot read ({exc})") from exc
+            replies[file.stem] = str(load_npy_bytes(data, str(file), allow_objects=False).tolist())
     else:
         raise InputFormatError(f"{path}: expected a folder of <name>.npy grouping replies or a zip of one")
     if not replies:

@@ -83,8 +83,9 @@ def read_official_file(path: Path, predictions: Predictions, kind: str | None = 
     field_name = kind or detected
     if field_name not in ("ov_labels", "sentiment"):
         raise InputFormatError(f"{path}: kind must be ov_labels or sentiment, got {kind!r}")
-    with np.load(path, allow_pickle=False) as archive:
-        names, items = archive["filenames"], archive["fileitems"]
+    # Plain unicode arrays upstream; an object (pickled) array is refused, naming the file.
+    names = load_npz_key(path, "filenames", allow_objects=False)
+    items = load_npz_key(path, "fileitems", allow_objects=False)
     if names.shape != items.shape or names.ndim != 1:
         raise InputFormatError(
             f"{path}: filenames {names.shape} and fileitems {items.shape} are not aligned 1-d arrays"
