@@ -4,6 +4,10 @@ Append-only files (``infer`` and ``bench`` answers) survive crashes: each finish
 appended as whole lines in one write + fsync, so a crash loses at most the batch in flight, and a
 torn last line is dropped (and the file repaired atomically) when the run resumes.
 
+Every append-only JSONL file ovmer writes (answers, inference errors, training metrics and skipped
+samples, feature-extraction failures) goes through :func:`append_json_lines`, which first cuts a torn
+last line (:func:`truncate_torn_tail`), so a resumed run never appends onto a fragment.
+
 Files written before the answer record existed stored the answer as ``response``; they are still
 read (``response`` → ``text``) with a warning.
 """
@@ -106,14 +110,84 @@ def _line(record: AnswerRecord) -> str:
 
 def append_records(path: Path, records: Iterable[AnswerRecord]) -> None:
     """Append whole lines in one write, then fsync (a crash can tear only this write)."""
-    payload = "".join(_line(r) for r in records)
+    append_json_lines(path, (r.to_json() for r in records))
+
+
+#: Bytes read at a time when looking back for the last complete line.
+_TAIL_CHUNK = 1 << 16
+
+
+def truncate_torn_tail(path: Path) -> bool:
+    """Cut an append-only JSONL file after its last newline; True when a torn line was removed.
+
+    A process killed inside an append leaves a last line without its newline; appending after it
+    would glue the next record onto the fragment and make the file unreadable. Missing file: False.
+    """
+    if not Path(path).is_file():
+        return False
+    with open(path, "rb+") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        if end == 0:
+            return False
+        handle.seek(end - 1)
+        if handle.read(1) == b"\n":
+            return False
+        keep = 0
+        position = end
+        while position > 0:
+            start = max(0, position - _TAIL_CHUNK)
+            handle.seek(start)
+            newline = handle.read(position - start).rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            position = start
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    logger.warning("%s: dropped an incomplete last line (a run was interrupted while writing it)", path)
+    return True
+
+
+def append_json_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Append ``rows`` as JSON lines in one write + fsync, after cutting a torn tail.
+
+    The one appender of ovmer's run files (see the module docstring).
+    """
+    payload = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if not payload:
         return
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    truncate_torn_tail(path)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    """The rows of an append-only JSONL run file (missing: none), after cutting a torn tail.
+
+    Raises:
+        InputFormatError: a complete line is not a JSON object (naming the file and line).
+    """
+    path = Path(path)
+    truncate_torn_tail(path)
+    if not path.is_file():
+        return []
+    rows: list[dict[str, Any]] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputFormatError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(row, dict):
+            raise InputFormatError(f"{path}:{number}: each line must be a JSON object")
+        rows.append(row)
+    return rows
 
 
 def write_records(path: Path, records: Iterable[AnswerRecord]) -> None:

@@ -25,6 +25,7 @@ import torch
 from ovmer.errors import DatasetError
 from ovmer.models.modeling_affectgpt import AffectGPTModel
 from ovmer.models.processing_affectgpt import AffectGPTProcessor
+from ovmer.results.jsonl import append_json_lines
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,6 @@ def extract_features(
             counts["written"] += 1
             bar.advance(task)
     if failures:
-        with (out / FAILURES_FILE).open("a", encoding="utf-8") as handle:
-            for row in failures:
-                handle.write(json.dumps(row) + "\n")
+        append_json_lines(out / FAILURES_FILE, failures)
         log.warning("%d sample(s) could not be read; see %s", len(failures), out / FAILURES_FILE)
     return counts

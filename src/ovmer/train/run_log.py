@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from ovmer.atomic import write_text_atomic
+from ovmer.results.jsonl import append_json_lines, read_json_lines
 from ovmer.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,7 @@ class RunLog:
         """Append the samples dropped at (0-based) ``step`` to ``skipped.jsonl``, with a warning each."""
         if not rows:
             return
-        with (self.run_dir / SKIPPED_FILE).open("a", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps({"step": step, **row}) + "\n")
+        append_json_lines(self.run_dir / SKIPPED_FILE, [{"step": step, **row} for row in rows])
         for row in rows:
             log.warning("skipped sample %s at step %d: %s", row["name"], step, row["error"])
 
@@ -88,8 +87,7 @@ class RunLog:
             "step_time_s": elapsed / len(self._window),
         }
         if self.main:
-            with (self.run_dir / METRICS_FILE).open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(row) + "\n")
+            append_json_lines(self.run_dir / METRICS_FILE, [row])
         if self.cfg.run.log_with:
             self.accelerator.log({k: v for k, v in row.items() if k != "step"}, step=done)
         self._window, self._window_samples, self._window_tokens = [], 0, 0
@@ -134,15 +132,12 @@ def plot_loss_curve(metrics_path: Path, png_path: Path) -> bool:
 
 
 def truncate_metrics(path: Path, last_step: int) -> None:
-    """On resume, drop metric rows written after the checkpoint (they will be written again)."""
+    """On resume, drop metric rows written after the checkpoint (they will be written again), and a
+    torn last row of a killed run."""
     if not path.is_file():
         return
-    keep = [
-        line
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and json.loads(line)["step"] <= last_step
-    ]
-    write_text_atomic(path, "".join(line + "\n" for line in keep))
+    keep = [row for row in read_json_lines(path) if row["step"] <= last_step]
+    write_text_atomic(path, "".join(json.dumps(row) + "\n" for row in keep))
 
 
 def _flat_config(cfg: TrainConfig) -> dict[str, Any]:
