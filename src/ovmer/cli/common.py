@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,8 +55,25 @@ AssetsOption = Annotated[
 ]
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """A Python warning as one ``warning: …`` line, without the source path and line (docs/cli.md)."""
+    err_console.print(f"[yellow]warning:[/] {_escape(str(message))}", highlight=False, soft_wrap=True)
+
+
 def setup_logging(verbose: bool = False) -> None:
-    """Route ovmer's log records (warnings about data) to stderr through rich."""
+    """Route ovmer's log records (warnings about data) and Python warnings to stderr through rich.
+
+    With ``--verbose`` Python warnings keep their usual form (with the file and line that raised them).
+    """
+    if not verbose:
+        warnings.showwarning = _show_warning
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",

@@ -239,6 +239,14 @@ def convert(
         raise InputFormatError(f"{dest}: output must end in .jsonl (ovmer) or .npz (official base name)")
     check_writable_file(dest, "DEST")
     predictions = read_predictions(source)
+    if predictions.duplicates:
+        names = ", ".join(list(predictions.duplicates)[:3])
+        err_console.print(
+            f"[yellow]warning:[/] {source}: {len(predictions.duplicates)} sample name(s) appear more than "
+            f"once; the last occurrence is written (e.g. {names})",
+            highlight=False,
+            soft_wrap=True,
+        )
     if dest.suffix == ".jsonl":
         base = (
             source.name.removesuffix(".npz")

@@ -61,7 +61,9 @@ def read_predictions(path: Path, kind: str | None = None) -> Predictions:
     if not predictions.records:
         raise InputFormatError(f"{path}: holds no predictions")
     if predictions.duplicates:
-        logger.warning(
+        # Info, not warning: what a duplicate means is the caller's to say (scoring refuses differing
+        # ones under the clean protocol, so "the last occurrence is used" would contradict its error).
+        logger.info(
             "%s: %d duplicate sample name(s), the last occurrence is used (e.g. %s)",
             path,
             len(predictions.duplicates),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class InputReport:
     nonstandard_sentiment: dict[str, int] = field(default_factory=dict)
     unmappable_predictions: int = 0  # non-empty predictions that map to no wheel label at all
     unparsable_predictions: int = 0  # label strings string_to_list cannot parse (upstream crashes)
+    undefined_f: int = 0  # set metrics whose precision and recall are both 0 (F is NaN)
 
     def warnings(self) -> list[str]:
         """Human-readable lines, each with a count and examples."""
@@ -72,9 +74,10 @@ class InputReport:
             lines.append(
                 f"{len(self.extra)} prediction(s) are not in the ground truth and were ignored (e.g. {examples(self.extra)})"
             )
-        if self.duplicates:
+        if self.duplicates:  # differing ones never get here under the clean protocol: it refuses them
             lines.append(
-                f"{len(self.duplicates)} duplicate prediction name(s); the last occurrence was used (e.g. {examples(self.duplicates)})"
+                f"{len(self.duplicates)} sample name(s) appear more than once in the predictions; the last "
+                f"occurrence was used, as upstream (e.g. {examples(self.duplicates)})"
             )
         if self.nonstandard_sentiment:
             total = sum(self.nonstandard_sentiment.values())
@@ -89,6 +92,11 @@ class InputReport:
         if self.unmappable_predictions:
             lines.append(
                 f"{self.unmappable_predictions} non-empty prediction(s) map to no emotion-wheel label"
+            )
+        if self.undefined_f:
+            lines.append(
+                f"precision and recall are 0 under {self.undefined_f} set metric(s), so their F is undefined "
+                "and reported as NaN (are all predictions empty or missing?)"
             )
         return lines
 
@@ -220,7 +228,8 @@ def check_coverage(
         names = predictions.conflicting_duplicates
         raise InputFormatError(
             f"{predictions.source}: {len(names)} sample name(s) appear more than once with different predictions "
-            f"(e.g. {names[:3]}); the clean protocol refuses to guess which one counts"
+            f"(e.g. {names[:3]}); the clean protocol refuses to guess which one counts (keep one per sample, "
+            "or use --protocol paper, which takes the last occurrence as upstream)"
         )
     if report.missing:
         if protocol is Protocol.PAPER:
@@ -274,7 +283,14 @@ def score_predictions(
     elif dataset.family is Family.SENTIMENT:
         score = _score_sentiment(dataset, ground_truth, values, metric)
     else:
-        score = _score_openset(dataset, ground_truth, values, mapper, metric)
+        # metrics.openset warns when P + R = 0 (all predictions empty); report it as an input problem
+        # instead of a raw RuntimeWarning with a source path on the console.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            score = _score_openset(dataset, ground_truth, values, mapper, metric)
+        report.undefined_f = sum("F is undefined" in str(w.message) for w in caught)
+        for other in (w for w in caught if "F is undefined" not in str(w.message)):
+            warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
     score.inputs = report
     score.protocol = protocol
     if dataset.family is not Family.SENTIMENT:
