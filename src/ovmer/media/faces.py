@@ -19,8 +19,12 @@ frame: a centred square crop of the frame ("centre"). Each frame's source is rec
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,8 +100,14 @@ class FaceDetector:
         self.margin = margin
         self.stack_frames = stack_frames  # several wide frames per detector call (detect_many)
         solution = mp.solutions.face_detection
-        self._short = solution.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
-        self._full = solution.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+        with quiet_native_stderr():
+            self._short = solution.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+            self._full = solution.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+            # The TFLite delegate and absl lines are written when a graph first runs, not when it is
+            # built: run each once on a blank frame while stderr is quiet.
+            blank = np.zeros((64, 64, 3), dtype=np.uint8)
+            self._short.process(blank)
+            self._full.process(blank)
 
     def __enter__(self) -> FaceDetector:
         return self
@@ -191,6 +201,33 @@ class FaceDetector:
             sources = ["centre"] * len(detections)
         crops = np.stack([self.crop(f, d) for f, d in zip(rgb_frames, filled, strict=True)])
         return FaceTrack(crops=crops, found=found, sources=sources, boxes=detections)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what MediaPipe/TFLite write straight to file descriptor 2 while the block runs.
+
+    Their native absl/glog lines (``INFO: Created TensorFlow Lite XNNPACK delegate``, ``W0000 …
+    inference_feedback_manager …``) ignore Python logging and ``GLOG_minloglevel``; they would clutter
+    ``ovmer prepare`` and ``describe``. ``--verbose`` (ovmer logging at DEBUG) keeps them. Python
+    exceptions still propagate; only fd 2 is redirected, so keep the block short.
+    """
+    if logging.getLogger("ovmer").isEnabledFor(logging.DEBUG):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (some embedded runners)
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def stack_size(height: int, width: int, limit: int = 4) -> int:
