@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import tokenize
 import zipfile
 import zlib
 from pathlib import Path
@@ -29,6 +30,18 @@ from ovmer.errors import EnvironmentVariableError, InputFormatError
 MAX_MEMBER_BYTES_VARIABLE = "OVMER_MAX_MEMBER_BYTES"
 #: Default bound: far above any label or prediction file (the largest official ones are a few MB).
 DEFAULT_MAX_MEMBER_BYTES = 2 * 1024**3
+#: What NumPy raises on a corrupt ``.npy`` (its header is parsed with ``ast``/``tokenize``); catch these
+#: around ``np.load`` of a user file.
+NUMPY_READ_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    EOFError,
+    OSError,
+    TypeError,
+    SyntaxError,
+    tokenize.TokenError,
+    OverflowError,
+    MemoryError,
+)
 _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _CHUNK = 1 << 20
 
@@ -168,7 +181,7 @@ def load_npy_bytes(data: bytes, where: str, *, allow_objects: bool = True) -> An
         if not dtype.hasobject:
             stream.seek(0)
             return np.load(stream, allow_pickle=False)
-    except (ValueError, EOFError, OSError, TypeError, SyntaxError, OverflowError, MemoryError) as exc:
+    except NUMPY_READ_ERRORS as exc:
         raise InputFormatError(f"{where}: not a readable NumPy array ({exc})") from exc
     if not allow_objects:
         raise InputFormatError(
@@ -183,7 +196,12 @@ def load_npy_bytes(data: bytes, where: str, *, allow_objects: bool = True) -> An
             f"{where} holds pickled data ovmer will not load ({type(exc).__name__}: {exc}); only plain "
             "dicts, lists, strings and numbers are accepted"
         ) from exc
-    return np.asarray(array) if not isinstance(array, np.ndarray) else array
+    if isinstance(array, np.ndarray):
+        return array
+    # Like np.load: a pickle of something else comes back as that object (in a 0-d array here).
+    wrapped = np.empty((), dtype=object)
+    wrapped[()] = array
+    return wrapped
 
 
 def load_npz_key(path: Path, key: str, *, allow_objects: bool = True) -> Any:

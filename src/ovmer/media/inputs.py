@@ -36,6 +36,7 @@ from ovmer.errors import InputStageError, MediaError
 from ovmer.media.audio import SAMPLE_RATE, audio_clips, load_audio, model_audio
 from ovmer.media.decode import DEFAULT_NUM_FRAMES, DecodedClip, read_clip
 from ovmer.media.faces import DEFAULT_CROP_SIZE, FaceDetector, check_face_array, faces_for_model
+from ovmer.safe_pickle import NUMPY_READ_ERRORS
 
 #: What the model's visual encoder reads: whole frames (frame model) or face crops (face model);
 #: ``both`` builds the two (``prepare`` caches both, so either model can read the cache).
@@ -150,7 +151,7 @@ def read_face_array(path: str | os.PathLike[str], *, mmap: bool = False) -> np.n
         )
     try:
         array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except NUMPY_READ_ERRORS as exc:
         raise MediaError(f"{path}: cannot read face array ({exc})") from exc
     check_face_array(array, os.fspath(path))
     return array
