@@ -104,7 +104,7 @@ class OvmerGroup(TyperGroup):
     ``--debug`` adds the traceback to the first two. Click's own exits and usage errors pass through.
     """
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click Context (not public API)
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, TyperException):  # exits, usage errors: typer prints them

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ovmer.assets import load_wheel_maps
 from ovmer.atomic import check_writable_file, write_json_atomic, write_text_atomic
@@ -189,7 +190,7 @@ def unibench(
         )  # fmt: skip
     console.print(unibench_table(result))
     for note in unibench_notes(result):
-        console.print(f"  [dim]{note}[/]", highlight=False)
+        console.print(f"  [dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
     if json_out:
         write_json_atomic(json_out, result.to_json())
         console.print(f"results: {json_out}")
