@@ -260,3 +260,28 @@ def test_sample_loader_picks_official_faces_then_detection(tmp_path: Path) -> No
     assert without_face.face_source == "mediapipe" and without_face.face_found == [False] * 8
     assert frame_inputs.provenance.face_source is None and frame_inputs.provenance.num_source_frames == 5
     assert frame_inputs.subtitle is None
+
+
+def test_cli_infer_skip_errors_exits_3_and_says_where(
+    manifest: Path, tiny_frame_dir: Path, tmp_path: Path
+) -> None:
+    """A failed sample with --skip-errors: the rest is answered, the run exits 3 (docs/cli.md)."""
+    broken = manifest.parent / "broken.csv"  # beside the clips: its paths are relative
+    rows = manifest.read_text(encoding="utf-8").splitlines()
+    rows[2] = rows[2].replace("s1.mp4", "gone.mp4")
+    broken.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    args = [
+        "infer",
+        "--dataset",
+        f"csv:{broken}",
+        "--out",
+        str(tmp_path / "out"),
+        "--model",
+        str(tiny_frame_dir),
+    ]
+    args += ["--max-new-tokens", "3", "--skip-errors"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3, result.output
+    assert "1 sample(s) failed" in result.output and "errors.jsonl" in result.output
+    answers = read_records(tmp_path / "out" / "broken" / "ovlabels" / "answers.jsonl")
+    assert sorted(r.name for r in answers) == ["s0", "s2", "s3", "s4"]

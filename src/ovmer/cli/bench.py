@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ovmer.cli.common import AssetsOption, console, err_console
+from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console
 from ovmer.progress import progress_bar
 
 
@@ -92,3 +92,12 @@ def bench(
         for protocol, error in run.errors.items():
             err_console.print(f"[yellow]{run.dataset.id} {protocol}:[/] {error}", highlight=False)
     console.print(f"report: {result.out / 'report.md'}")
+    failed = {d: len(run.failures) for d, run in result.datasets.items() if run.failures}
+    if failed:
+        where = ", ".join(f"{n} in {result.out / d / 'errors.jsonl'}" for d, n in failed.items())
+        err_console.print(
+            f"error: some samples failed inference ({where}); run the same command again to retry them",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_SOME_FAILED)

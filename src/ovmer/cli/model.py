@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ovmer.cli.common import console
+from ovmer.cli.common import EXIT_SOME_FAILED, console, err_console
 from ovmer.errors import OvmerError
 
 model_app = typer.Typer(help="AffectGPT model configs and parameter counts.", no_args_is_help=True)
@@ -386,6 +386,14 @@ def infer(
         f"of {result.total}; {result.samples_per_second:.2f} samples/s; {result.jsonl}"
         + (f"; {result.npz}" if result.npz else "")
     )
+    if result.skipped:
+        errors = result.jsonl.with_name("errors.jsonl")
+        err_console.print(
+            f"error: {result.skipped} sample(s) failed ({errors}); run the same command again to retry them",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def register(app: typer.Typer) -> None:
