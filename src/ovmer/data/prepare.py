@@ -137,13 +137,13 @@ class _SampleFailure(Exception):
 _WORKER: _Worker | None = None
 
 
-def _init_worker(config: PrepareConfig, parent_pid: int) -> None:
+def _init_worker(config: PrepareConfig, parent_pid: int | None = None) -> None:
     global _WORKER  # per-process state in a worker process, set once by the pool initializer
     from ovmer.media.threads import single_thread_mode
 
     # Ctrl-C goes to the whole process group: let the parent stop the pool and keep what is done.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _die_with_parent(parent_pid)
+    _die_with_parent(os.getppid() if parent_pid is None else parent_pid)
 
     # One busy thread per worker, so N workers scale on N cores: BLAS/OpenMP, OpenCV (here) and
     # FFmpeg (threads=1 below) would otherwise each start a thread per core (see ovmer.media.threads).
