@@ -16,6 +16,7 @@ or settings never mix.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,7 +25,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,6 +234,61 @@ class HTTPSettings:
 _RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
+def post_json_with_retries(
+    url: str,
+    body: dict[str, Any],
+    *,
+    headers: dict[str, str],
+    timeout_s: float,
+    max_attempts: int,
+    backoff_s: float,
+    gate: threading.Semaphore | None = None,
+    on_send: Callable[[], None] | None = None,
+) -> tuple[dict[str, Any], int]:
+    """POST ``body`` as JSON to an OpenAI-compatible ``url``; the reply and the attempts it took.
+
+    The one HTTP client of ovmer (the extractor's :class:`OpenAIBackend` and the ``openai:`` answer
+    model use it): standard library only, each attempt limited to ``timeout_s`` seconds, retried on
+    timeouts, dropped connections and HTTP 408/409/425/429/5xx with exponential backoff (``backoff_s``,
+    doubled after each failure) up to ``max_attempts`` in total; any other HTTP status fails at once.
+    ``gate`` bounds the requests in flight (held only while one is on the wire, not while backing
+    off); ``on_send`` is called for each attempt. A reply must be a JSON object with ``choices``.
+
+    Raises:
+        BackendError: naming the URL, the last HTTP status or error, and the attempts made.
+    """
+    data = json.dumps(body).encode()
+    attempts = max(1, max_attempts)
+    delay = backoff_s
+    last: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+        try:
+            with gate if gate is not None else contextlib.nullcontext():
+                if on_send is not None:
+                    on_send()
+                with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                    payload = json.loads(response.read().decode("utf-8"))
+            if not isinstance(payload, dict) or not payload.get("choices"):
+                raise BackendError(f"{url}: reply without choices: {str(payload)[:200]}")
+            return payload, attempt
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:300]
+            last = BackendError(f"{url}: HTTP {exc.code}: {detail}")
+            if exc.code not in _RETRY_STATUS:
+                raise last from None
+        except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
+            last = BackendError(f"{url}: {exc}")
+        except BackendError as exc:
+            last = exc
+        if attempt < attempts:
+            logger.debug("attempt %d failed (%s); retrying in %.1fs", attempt, last, delay)
+            time.sleep(delay)
+            delay *= 2
+    assert last is not None
+    raise BackendError(f"{last} (gave up after {attempts} attempts)")
+
+
 class OpenAIBackend:
     """A client for any OpenAI-compatible server.
 
@@ -285,34 +341,21 @@ class OpenAIBackend:
         headers = {"Content-Type": "application/json", **self.http.extra_headers}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
-        data = json.dumps(body).encode()
-        delay = self.http.backoff_s
-        last: Exception | None = None
-        for attempt in range(1, max(1, self.http.max_retries) + 1):
-            request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method="POST")
-            try:
-                with self._semaphore:
-                    self.requests_sent += 1
-                    with urllib.request.urlopen(request, timeout=self.http.timeout_s) as response:
-                        payload = json.loads(response.read().decode("utf-8"))
-                if not isinstance(payload, dict) or not payload.get("choices"):
-                    raise BackendError(f"{self.base_url}{path}: reply without choices: {str(payload)[:200]}")
-                return payload
-            except urllib.error.HTTPError as exc:
-                detail = exc.read().decode("utf-8", "replace")[:300]
-                last = BackendError(f"{self.base_url}{path}: HTTP {exc.code}: {detail}")
-                if exc.code not in _RETRY_STATUS:
-                    raise last from None
-            except (urllib.error.URLError, TimeoutError, ConnectionError, json.JSONDecodeError) as exc:
-                last = BackendError(f"{self.base_url}{path}: {exc}")
-            except BackendError as exc:
-                last = exc
-            if attempt < self.http.max_retries:
-                logger.debug("attempt %d failed (%s); retrying in %.1fs", attempt, last, delay)
-                time.sleep(delay)
-                delay *= 2
-        assert last is not None
-        raise BackendError(f"{last} (gave up after {self.http.max_retries} attempts)")
+
+        def count() -> None:
+            self.requests_sent += 1
+
+        payload, _ = post_json_with_retries(
+            self.base_url + path,
+            body,
+            headers=headers,
+            timeout_s=self.http.timeout_s,
+            max_attempts=self.http.max_retries,
+            backoff_s=self.http.backoff_s,
+            gate=self._semaphore,
+            on_send=count,
+        )
+        return payload
 
     def _chat_one(self, prompt: str) -> str | Exception:
         try:
