@@ -31,6 +31,11 @@ class ModelError(OvmerError):
     """A model config, checkpoint or tokenizer is missing, inconsistent or does not match the model."""
 
 
+class BaselineSpecError(ModelError):
+    """A zero-shot baseline spec (``hf:…``, ``openai:…``) has an unknown option, a bad value, or asks
+    for what the model cannot do (docs/baselines.md)."""
+
+
 class CheckpointKeyError(ModelError):
     """A checkpoint's keys or shapes do not match the model.
 
