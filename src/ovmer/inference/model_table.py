@@ -5,7 +5,10 @@ A spec is ``PREFIX`` or ``PREFIX:ARGUMENT``:
 * ``clues`` — the offline clue engine (:class:`ovmer.clues.answerer.ClueAnswerer`);
 * ``affectgpt:<model>[?key=value&…]`` — AffectGPT (:func:`ovmer.inference.affectgpt.affectgpt_from_spec`),
   the OV-label question, greedy by default; ``<model>`` is an ovmer model folder, a Hugging Face id,
-  or an official ``.pth`` with ``config=affectgpt-face|affectgpt-frame``.
+  or an official ``.pth`` with ``config=affectgpt-face|affectgpt-frame``;
+* ``openai:URL#MODEL[?key=value&…]`` — any model behind an OpenAI-compatible chat endpoint (vLLM,
+  hosted APIs), asked upstream's baseline question with frames and audio as message parts
+  (:func:`ovmer.baselines.openai.openai_from_spec`, docs/baselines.md).
 
 A new model family adds one line here and a class that satisfies
 :class:`~ovmer.inference.protocol.AnswerModel`; ``bench``, ``infer`` and the server then run it.
@@ -33,8 +36,18 @@ def _affectgpt(argument: str) -> AnswerModel:
     return affectgpt_from_spec(argument)
 
 
+def _openai(argument: str) -> AnswerModel:
+    from ovmer.baselines.openai import openai_from_spec
+
+    return openai_from_spec(argument)
+
+
 #: spec prefix → factory(argument after the colon).
-MODEL_FACTORIES: dict[str, Callable[[str], AnswerModel]] = {"clues": _clues, "affectgpt": _affectgpt}
+MODEL_FACTORIES: dict[str, Callable[[str], AnswerModel]] = {
+    "clues": _clues,
+    "affectgpt": _affectgpt,
+    "openai": _openai,
+}
 
 
 def build_answer_model(spec: str) -> AnswerModel:
