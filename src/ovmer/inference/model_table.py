@@ -8,7 +8,9 @@ A spec is ``PREFIX`` or ``PREFIX:ARGUMENT``:
   or an official ``.pth`` with ``config=affectgpt-face|affectgpt-frame``;
 * ``openai:URL#MODEL[?key=value&…]`` — any model behind an OpenAI-compatible chat endpoint (vLLM,
   hosted APIs), asked upstream's baseline question with frames and audio as message parts
-  (:func:`ovmer.baselines.openai.openai_from_spec`, docs/baselines.md).
+  (:func:`ovmer.baselines.openai.openai_from_spec`, docs/baselines.md);
+* ``hf:<hub id or folder>[@revision][?key=value&…]`` — a transformers-native zero-shot baseline chosen
+  by the checkpoint's ``model_type`` (:func:`ovmer.baselines.hf.hf_from_spec`, docs/baselines.md).
 
 A new model family adds one line here and a class that satisfies
 :class:`~ovmer.inference.protocol.AnswerModel`; ``bench``, ``infer`` and the server then run it.
@@ -30,6 +32,12 @@ def _clues(argument: str) -> AnswerModel:
     return ClueAnswerer()
 
 
+def _hf(argument: str) -> AnswerModel:
+    from ovmer.baselines.hf import hf_from_spec
+
+    return hf_from_spec(argument)
+
+
 def _affectgpt(argument: str) -> AnswerModel:
     from ovmer.inference.affectgpt import affectgpt_from_spec
 
@@ -47,6 +55,7 @@ MODEL_FACTORIES: dict[str, Callable[[str], AnswerModel]] = {
     "clues": _clues,
     "affectgpt": _affectgpt,
     "openai": _openai,
+    "hf": _hf,
 }
 
 

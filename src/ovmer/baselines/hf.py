@@ -1,0 +1,329 @@
+"""Transformers-native zero-shot baselines (``hf:`` specs): Video-LLaVA and LLaVA-OneVision.
+
+The family is chosen from the checkpoint's ``config.model_type`` (never from its name), in
+:data:`VIDEO_FAMILIES`. Each sample's frames come from the one inputs builder
+(:func:`ovmer.media.inputs.build_model_inputs`); the question is upstream's V (with or without the
+subtitle, :func:`ovmer.baselines.prompts.question`), rendered by the checkpoint's chat template with
+the video first. In transformers 5.x every ``*VideoProcessor`` needs torchvision, so the pixel
+tensors are made here with the model's PIL *image* processor, one frame at a time, and the video
+placeholder is expanded to the count the model's processor would give (the ``replace_video_token``
+rules of ``processing_video_llava.py`` and ``processing_llava_onevision.py``). Generation is batched
+with left padding, greedy by default (batched greedy answers equal one-at-a-time answers).
+
+Answers are saved as upstream saves them (``OV-MER/Video-LLaVA/main-video.py``): stripped, with
+newlines and tabs replaced by spaces.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ovmer.baselines.prompts import prompt_sha256, question
+from ovmer.baselines.spec import BaselineOptions, HFSpec, parse_hf_spec, resolve_modalities
+from ovmer.data.registry import Sample
+from ovmer.errors import BaselineSpecError, ModelError
+from ovmer.media.inputs import ModelInputs, build_model_inputs
+from ovmer.results.record import AnswerRecord
+
+
+@dataclass(frozen=True)
+class VideoFamily:
+    """How one transformers model family reads a video.
+
+    Attributes:
+        model_type: ``config.model_type`` of the checkpoint.
+        model_class: the transformers class that generates.
+        video_token: the placeholder the chat template writes once per video.
+        video_token_count: (model config, frames, frame height, frame width) → placeholders per video.
+        paper_decoding: upstream's ``generate`` settings for this model, or None when upstream did not
+            run it (``decoding=paper`` is then an error).
+    """
+
+    model_type: str
+    model_class: str
+    video_token: str
+    video_token_count: Callable[[Any, int, int, int], int]
+    paper_decoding: dict[str, Any] | None = None
+    modalities: tuple[str, ...] = ("v", "t")
+    image_processor_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _video_llava_tokens(config: Any, frames: int, height: int, width: int) -> int:
+    # processing_video_llava.py: per frame (H/p)·(W/p) patches + 1 CLS (num_additional_image_tokens).
+    patch = config.vision_config.patch_size
+    return frames * ((height // patch) * (width // patch) + 1)
+
+
+def _onevision_tokens(config: Any, frames: int, height: int, width: int) -> int:
+    # processing_llava_onevision.py: per frame the patch grid pooled 2×2 (ceil), plus one newline token.
+    side = config.vision_config.image_size // config.vision_config.patch_size
+    pooled = math.ceil(side / 2)
+    return frames * pooled * pooled + 1
+
+
+#: model_type → family. Add a video model family here (docs/baselines.md, 'Adding an adapter').
+VIDEO_FAMILIES: dict[str, VideoFamily] = {
+    "video_llava": VideoFamily(
+        "video_llava",
+        "VideoLlavaForConditionalGeneration",
+        "<video>",
+        _video_llava_tokens,
+        # OV-MER/Video-LLaVA/main-video.py: do_sample, T=0.1, 1024 new tokens (8 frames: the default).
+        paper_decoding={"do_sample": True, "temperature": 0.1, "max_new_tokens": 1024},
+        image_processor_kwargs={"return_legacy_image_output": False},
+    ),
+    "llava_onevision": VideoFamily(
+        "llava_onevision",
+        "LlavaOnevisionForConditionalGeneration",
+        "<video>",
+        _onevision_tokens,
+    ),
+}
+
+
+def _clean(text: str) -> str:
+    """Upstream's saving rule: strip, newlines and tabs → spaces, a trailing ``</s>`` dropped."""
+    text = text.strip()
+    if text.endswith("</s>"):
+        text = text[: -len("</s>")].rstrip()
+    return text.replace("\n", " ").replace("\t", " ")
+
+
+class HFVideoBaseline:
+    """A transformers-native video + text model as an :class:`~ovmer.inference.protocol.AnswerModel`.
+
+    Args:
+        spec: the parsed ``hf:`` spec.
+        family: the model family (from ``config.model_type``).
+        model, tokenizer, image_processor: loaded transformers objects.
+        chat_template: the checkpoint's chat template (Jinja).
+    """
+
+    def __init__(
+        self,
+        spec: HFSpec,
+        family: VideoFamily,
+        model: Any,
+        tokenizer: Any,
+        image_processor: Any,
+        chat_template: str,
+    ) -> None:
+        self.spec = spec
+        self.options = spec.options
+        self.family = family
+        self.model = model
+        self.tokenizer = tokenizer
+        self.image_processor = image_processor
+        self.chat_template = chat_template
+        self.modalities = resolve_modalities(self.options, family.modalities, spec.source)
+        self.batch_size = self.options.batch_size
+        self.generate_kwargs = self._generate_kwargs()
+        self.merger = _build_merger(self.options)
+        described = {**self.options.describe(), "modalities": "".join(self.modalities)}
+        settings = ",".join(f"{k}={described[k]}" for k in sorted(described) if described[k] is not None)
+        revision = f"@{spec.revision}" if spec.revision else ""
+        self.identity = f"hf:{spec.source}{revision}[{family.model_type};{settings}]"
+
+    def _generate_kwargs(self) -> dict[str, Any]:
+        if self.options.decoding == "greedy":
+            return {"do_sample": False, "num_beams": 1, "max_new_tokens": self.options.max_new_tokens}
+        if self.family.paper_decoding is None:
+            raise BaselineSpecError(
+                f"decoding=paper: upstream did not run {self.family.model_type} ({self.spec.source}), so there "
+                "are no paper settings for it; use decoding=greedy"
+            )
+        # max_new_tokens given in the spec wins over the paper's budget only when it is not the default.
+        return {**self.family.paper_decoding, "max_new_tokens": self.options.max_new_tokens}
+
+    def run_settings(self) -> dict[str, Any]:
+        """What a results folder records about this model (and checks on resume)."""
+        return {
+            "model": self.spec.source,
+            "revision": self.spec.revision,
+            "model_type": self.family.model_type,
+            **self.options.describe(),
+            "modalities": "".join(self.modalities),
+            "generate": self.generate_kwargs,
+        }
+
+    def load(self, sample: Sample) -> ModelInputs:
+        return build_model_inputs(sample.media(), "frame", n_frames=self.options.frames)
+
+    def question_for(self, inputs: ModelInputs) -> str:
+        """Upstream's V, with the sample's subtitle when ``subtitle=on`` (an absent subtitle is empty)."""
+        subtitle = (inputs.subtitle or "") if self.options.subtitle == "on" else None
+        return question("video", subtitle)
+
+    def render(self, text: str) -> str:
+        """The chat text before the video placeholder is expanded: video first, then the question."""
+        messages = [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": text}]}]
+        rendered: str = self.tokenizer.apply_chat_template(
+            messages, chat_template=self.chat_template, tokenize=False, add_generation_prompt=True
+        )
+        if rendered.count(self.family.video_token) != 1:
+            raise ModelError(
+                f"{self.spec.source}: the chat template writes {rendered.count(self.family.video_token)} "
+                f"{self.family.video_token!r} placeholders for one video; expected 1"
+            )
+        return rendered
+
+    def _pixels(self, frames: np.ndarray) -> Any:
+        """uint8 ``(T, H, W, 3)`` RGB → float ``(T, 3, h, w)`` by the image processor, frame by frame."""
+        out = self.image_processor(
+            images=list(frames), return_tensors="pt", **self.family.image_processor_kwargs
+        )
+        pixels = out["pixel_values"]
+        if pixels.ndim == 5:  # anyres image processors: (T, patches, 3, h, w); the first is the whole frame
+            pixels = pixels[:, 0]
+        return pixels
+
+    def answer_batch(self, items: Sequence[ModelInputs]) -> list[AnswerRecord | Exception]:
+        import torch
+
+        questions = [self.question_for(item) for item in items]
+        rendered = [self.render(q) for q in questions]
+        pixels = torch.stack([self._pixels(item.visual("frame")) for item in items])  # (B, T, 3, h, w)
+        count = self.family.video_token_count(self.model.config, *pixels.shape[1:2], *pixels.shape[-2:])
+        texts = [r.replace(self.family.video_token, self.family.video_token * count) for r in rendered]
+        batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        batch = {k: v.to(self.model.device) for k, v in batch.items()}
+        pixels = pixels.to(self.model.device, dtype=self.model.dtype)
+        if self.generate_kwargs.get("do_sample"):
+            torch.manual_seed(self.options.seed)
+        with torch.inference_mode():
+            output = self.model.generate(**batch, pixel_values_videos=pixels, **self.generate_kwargs)
+        new_tokens = output[:, batch["input_ids"].shape[1] :]
+        answers = [_clean(t) for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+        pad = self.tokenizer.pad_token_id
+        records: list[AnswerRecord | Exception] = []
+        merged = self._merge(answers, items)
+        for item, q, r, tokens, answer, final in zip(
+            items, questions, rendered, new_tokens, answers, merged, strict=True
+        ):
+            details: dict[str, Any] = {
+                "question_sha256": prompt_sha256(q),
+                "prompt_sha256": prompt_sha256(r),
+                "subtitle_variant": self.options.subtitle,
+                "modalities": "".join(self.modalities),
+                "decoding": self.options.decoding,
+                "frames": int(pixels.shape[1]),
+                "generated_tokens": int((tokens != pad).sum()) if pad is not None else len(tokens),
+            }
+            if isinstance(final, Exception):
+                records.append(final)
+                continue
+            if self.merger is not None:
+                details["clue"] = answer
+            records.append(
+                AnswerRecord(name="", text=final, inputs=item.provenance.to_json(), details=details)
+            )
+        return records
+
+    def _merge(self, answers: list[str], items: Sequence[ModelInputs]) -> list[str | Exception]:
+        """``subtitle=addsub``: each no-subtitle answer merged with the subtitle (OV-MER/merge.py)."""
+        if self.merger is None:
+            return list(answers)
+        return list(self.merger.merge(answers, [item.subtitle or "" for item in items]))
+
+    def close(self) -> None:
+        self.model = None
+
+
+def _build_merger(options: BaselineOptions) -> Any:
+    """The clue-merge extractor for ``subtitle=addsub`` (None otherwise)."""
+    if options.subtitle != "addsub":
+        return None
+    if not options.merger:
+        raise BaselineSpecError(
+            "subtitle=addsub merges each answer with the subtitle by an LLM: add merger=<extractor spec>, "
+            "for example merger=hf:Qwen/Qwen2.5-7B-Instruct (the paper's) or merger=openai:URL#MODEL"
+        )
+    from ovmer.llm.run import build_extractor
+
+    return build_extractor(options.merger)
+
+
+def _chat_template(source: str, revision: str | None, tokenizer: Any) -> str:
+    """The checkpoint's chat template: the processor's (``chat_template.jinja`` / ``.json``), else the
+    tokenizer's. Raises :class:`~ovmer.errors.ModelError` when there is none."""
+    import json
+
+    from transformers.utils import cached_file
+
+    from ovmer.hub import hub_offline_mode
+
+    for name in ("chat_template.jinja", "chat_template.json"):
+        path = cached_file(
+            source,
+            name,
+            revision=revision,
+            local_files_only=hub_offline_mode(),
+            _raise_exceptions_for_missing_entries=False,
+        )
+        if path:
+            text = Path(path).read_text(encoding="utf-8")
+            return str(json.loads(text)["chat_template"]) if name.endswith(".json") else text
+    if getattr(tokenizer, "chat_template", None):
+        return str(tokenizer.chat_template)
+    raise ModelError(
+        f"{source}: no chat template (chat_template.jinja, chat_template.json or the tokenizer's)"
+    )
+
+
+def _resolve_device_dtype(options: BaselineOptions) -> tuple[str, Any]:
+    import torch
+
+    device = options.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if options.dtype == "auto":
+        return device, torch.float16 if device.startswith("cuda") else torch.float32
+    dtype = getattr(torch, options.dtype, None)
+    if not isinstance(dtype, torch.dtype):
+        raise BaselineSpecError(
+            f"hf spec option dtype must be a torch dtype (float16, bfloat16, float32), got {options.dtype!r}"
+        )
+    return device, dtype
+
+
+def hf_from_spec(argument: str) -> HFVideoBaseline:
+    """``<hub id or folder>[@revision][?key=value&…]`` (the text after ``hf:``) → a loaded baseline.
+
+    Raises :class:`~ovmer.errors.BaselineSpecError` for a bad option or a model type ovmer has no
+    adapter for, :class:`~ovmer.errors.ModelError` when the checkpoint cannot be read.
+    """
+    import transformers
+
+    from ovmer.hub import dtype_kwarg, hub_from_pretrained
+
+    spec = parse_hf_spec(argument)
+    try:
+        config = hub_from_pretrained(transformers.AutoConfig, spec.source, spec.revision)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"hf:{spec.source}: cannot read the model config ({exc})") from None
+    family = VIDEO_FAMILIES.get(config.model_type)
+    if family is None:
+        raise BaselineSpecError(
+            f"hf:{spec.source} is a {config.model_type!r} model; ovmer's hf: adapters run "
+            f"{', '.join(sorted(VIDEO_FAMILIES))} (docs/baselines.md)"
+        )
+    device, dtype = _resolve_device_dtype(spec.options)
+    try:
+        tokenizer = hub_from_pretrained(transformers.AutoTokenizer, spec.source, spec.revision)
+        image_processor = hub_from_pretrained(transformers.AutoImageProcessor, spec.source, spec.revision)
+        model_class = getattr(transformers, family.model_class)
+        model = hub_from_pretrained(model_class, spec.source, spec.revision, **dtype_kwarg(dtype))
+    except OSError as exc:
+        raise ModelError(f"hf:{spec.source}: cannot load the checkpoint ({exc})") from None
+    tokenizer.padding_side = "left"  # batched generation continues every row from its last token
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.to(device).eval()
+    template = _chat_template(spec.source, spec.revision, tokenizer)
+    return HFVideoBaseline(spec, family, model, tokenizer, image_processor, template)

@@ -1,0 +1,155 @@
+"""Tiny random-weight transformers-native video models for the baseline adapter tests (no downloads).
+
+Each builder writes a folder ``from_pretrained`` reads: a byte-level BPE tokenizer trained in
+milliseconds (with the model's special tokens), a Jinja chat template shaped like the released
+checkpoint's, the model's PIL image processor at a tiny size, and a model with hidden size 32.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ovmer.baselines.prompts import AUDIO_QUESTION, VIDEO_QUESTION
+
+#: Video-LLaVA-7B-hf's chat template, shortened to what one user turn needs ("USER: <video>\nQ ASSISTANT:").
+VIDEO_LLAVA_TEMPLATE = (
+    "{% for message in messages %}{% if message['role'] == 'user' %}USER: "
+    "{% for item in message['content'] %}{% if item['type'] == 'video' %}<video>\n{% endif %}{% endfor %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}"
+    " {% endif %}{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+
+#: LLaVA-OneVision's (Qwen2 chat) template for one user turn with a video.
+ONEVISION_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+    "{% for item in message['content'] %}{% if item['type'] == 'video' %}<video>\n{% endif %}{% endfor %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}"
+    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def tiny_tokenizer(special: list[str], eos: str, pad: str, chat_template: str) -> Any:
+    """A byte-level BPE over the questions, with ``special`` tokens, as a PreTrainedTokenizerFast."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    corpus = [VIDEO_QUESTION, AUDIO_QUESTION, "Subtitle content of this video: I am happy. USER ASSISTANT"]
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tokenizer.train_from_iterator(corpus, trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=eos, pad_token=pad)
+    fast.chat_template = chat_template
+    return fast
+
+
+def build_video_llava(folder: Path, seed: int = 0) -> Path:
+    """``VideoLlavaForConditionalGeneration``: CLIP vision 28 px / patch 14 (4 patches + CLS per frame),
+    Llama text of hidden 32."""
+    import torch
+    from transformers import (
+        CLIPVisionConfig,
+        GenerationConfig,
+        LlamaConfig,
+        VideoLlavaConfig,
+        VideoLlavaForConditionalGeneration,
+        VideoLlavaImageProcessor,
+    )
+
+    tok = tiny_tokenizer(
+        ["<unk>", "<s>", "</s>", "<image>", "<video>"], "</s>", "<unk>", VIDEO_LLAVA_TEMPLATE
+    )
+    tok.save_pretrained(folder)
+    size = {"shortest_edge": 28}
+    VideoLlavaImageProcessor(size=size, crop_size={"height": 28, "width": 28}).save_pretrained(folder)
+    vision = CLIPVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=28,
+        patch_size=14,
+        projection_dim=16,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.convert_tokens_to_ids("<s>"),
+    )
+    config = VideoLlavaConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        video_token_index=tok.convert_tokens_to_ids("<video>"),
+        vision_feature_layer=-1,
+    )
+    torch.manual_seed(seed)
+    model = VideoLlavaForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model.save_pretrained(folder)
+    return folder
+
+
+def build_llava_onevision(folder: Path, seed: int = 0) -> Path:
+    """``LlavaOnevisionForConditionalGeneration``: SigLIP vision 28 px / patch 14 (2×2 patches, pooled to
+    1 per frame, + 1 newline per video), Qwen2 text of hidden 32."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        LlavaOnevisionConfig,
+        LlavaOnevisionForConditionalGeneration,
+        LlavaOnevisionImageProcessorPil,
+        Qwen2Config,
+        SiglipVisionConfig,
+    )
+
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"]
+    tok = tiny_tokenizer(special, "<|im_end|>", "<|endoftext|>", ONEVISION_TEMPLATE)
+    tok.save_pretrained(folder)
+    LlavaOnevisionImageProcessorPil(
+        size={"height": 28, "width": 28}, image_grid_pinpoints=[[28, 28]]
+    ).save_pretrained(folder)
+    vision = SiglipVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=28,
+        patch_size=14,
+    )
+    text = Qwen2Config(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=None,
+    )
+    config = LlavaOnevisionConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        video_token_index=tok.convert_tokens_to_ids("<video>"),
+        vision_feature_layer=-1,
+        image_grid_pinpoints=[[28, 28]],
+    )
+    torch.manual_seed(seed)
+    model = LlavaOnevisionForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model.save_pretrained(folder)
+    return folder
