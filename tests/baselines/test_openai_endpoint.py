@@ -97,6 +97,7 @@ def test_frames_audio_and_question_go_over_the_wire(sample: Sample) -> None:
     assert third.question == VIDEO_QUESTION and third.audio_seconds is None
     assert seen_only.details is not None and seen_only.details["subtitle_variant"] == "off"
     assert seen_only.details["modalities"] == "v" and "audio_seconds_sent" not in seen_only.details
+    assert "subtitle" not in seen_only.details  # not sent, not recorded as sent
 
 
 def test_retries_on_server_errors_and_rate_limits(sample: Sample) -> None:

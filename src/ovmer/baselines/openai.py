@@ -315,11 +315,12 @@ class OpenAIEndpointAnswerer:
             "prompt_sha256": prompt_sha256(request.question),
             "modalities": "".join(self.modalities),
             "subtitle_variant": self.options.subtitle,
-            "subtitle": inputs.subtitle or "",
             "http_attempts": attempts,
             "images": sum(1 for part in request.content if part["type"] == "image_url"),
             "finish_reason": choice.get("finish_reason"),
         }
+        if self.options.subtitle == "on":  # the subtitle the question carried
+            details["subtitle"] = inputs.subtitle or ""
         if request.audio_seconds is not None:
             details["audio_seconds_sent"] = request.audio_seconds
         if isinstance(payload.get("usage"), dict):
