@@ -11,6 +11,7 @@ from ovmer.cli import assets as assets_cli
 from ovmer.cli import bench as bench_cli
 from ovmer.cli import data as data_cli
 from ovmer.cli import extract as extract_cli
+from ovmer.cli import leaderboard as leaderboard_cli
 from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
 from ovmer.cli import train as train_cli
@@ -59,4 +60,5 @@ data_cli.register(app)
 model_cli.register(app)
 extract_cli.register(app)
 bench_cli.register(app)
+leaderboard_cli.register(app)
 train_cli.register(app)
