@@ -142,3 +142,25 @@ def test_unknown_model_type_is_named(tmp_path: Path) -> None:
         BaselineSpecError, match="is a 'bert' model; ovmer's hf: adapters run llava_onevision, video_llava"
     ):
         build_answer_model(f"hf:{tmp_path / 'bert'}")
+
+
+def test_addsub_merges_the_no_subtitle_answer_with_the_subtitle(
+    tree: Path, tmp_path: Path, wheel_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """subtitle=addsub (upstream's nosubtitle-addsub): answer without the subtitle, then the clue merge; the
+    lexicon merger concatenates, and an empty subtitle keeps the clue unchanged (OV-MER/merge.py)."""
+    monkeypatch.setenv("OVMER_ASSETS_DIR", str(wheel_dir))
+    folder = build_video_llava(tmp_path / "vl")
+    model = build_answer_model(f"hf:{folder}?max_new_tokens=3&subtitle=addsub&merger=lexicon&batch_size=2")
+    assert "subtitle=addsub" in model.identity and "merger=lexicon" in model.identity
+    samples = sorted(load_samples(tree, "mer2023"), key=lambda s: s.name)
+    records = model.answer_batch([model.load(s) for s in samples])
+    assert not any(isinstance(r, Exception) for r in records)
+    one, two = records
+    assert not isinstance(one, Exception) and not isinstance(two, Exception)
+    for record in records:
+        assert not isinstance(record, Exception)
+        assert record.details["question_sha256"] == prompt_sha256(VIDEO_QUESTION)
+        assert record.details["modalities"] == "v"
+    assert one.text == f'{one.details["clue"]} The character says: "I am happy."'.strip()
+    assert two.text == two.details["clue"]
