@@ -138,7 +138,7 @@ class HFVideoBaseline:
                 f"decoding=paper: upstream did not run {self.family.model_type} ({self.spec.source}), so there "
                 "are no paper settings for it; use decoding=greedy"
             )
-        # max_new_tokens given in the spec wins over the paper's budget only when it is not the default.
+        # The budget is the spec's max_new_tokens (its default, 1024, is the paper's).
         return {**self.family.paper_decoding, "max_new_tokens": self.options.max_new_tokens}
 
     def run_settings(self) -> dict[str, Any]:
