@@ -8,8 +8,8 @@ HTTP 400 (not retried), so a client bug fails the test. It records what it decod
 (:class:`SeenRequest`), can fail the first N requests with a chosen status (retries) or sleep
 before answering (timeouts, concurrency), and counts the requests in flight.
 
-The answer is a deterministic function of the request: what the server saw, then a sentence the
-lexicon extractor maps to ``happy``.
+The answer is a deterministic function of the request: what the server saw, then (after a newline,
+which the client turns into a space) a sentence the lexicon extractor maps to ``happy``.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def inspect_request(body: dict[str, Any], authorization: str | None) -> SeenRequ
 def answer_for(seen: SeenRequest) -> str:
     """The server's deterministic reply to a valid request."""
     audio = "no audio" if seen.audio_seconds is None else f"{seen.audio_seconds:.2f} s of audio"
-    return f"Saw {len(seen.image_sizes)} frames and {audio}. The person seems happy."
+    return f"Saw {len(seen.image_sizes)} frames and {audio}.\nThe person seems happy.\t"
 
 
 def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:

@@ -73,7 +73,7 @@ def test_frames_audio_and_question_go_over_the_wire(sample: Sample) -> None:
     assert record.inputs is not None and record.inputs["audio_source"] == "wav"
     assert record.inputs["num_frames"] == 4 and len(record.inputs["frame_indices"]) == 4
     assert record.details == {
-        "prompt_sha256": prompt_sha256(first.question),
+        "question_sha256": prompt_sha256(first.question),
         "modalities": "avt",
         "subtitle_variant": "on",
         "subtitle": SUBTITLE,
@@ -234,6 +234,6 @@ def test_bench_end_to_end(tmp_path: Path, wheel_dir: Path) -> None:
     assert records["m_face"]["inputs"]["audio_source"] == "wav"  # the dataset's wav, as the builder chose
     assert records["m_raw"]["inputs"]["audio_source"] == "video"
     assert records["m_face"]["text"] == "Saw 2 frames and 2.50 s of audio. The person seems happy."
-    assert records["m_face"]["details"]["prompt_sha256"] == prompt_sha256(question("video", "I am happy."))
+    assert records["m_face"]["details"]["question_sha256"] == prompt_sha256(question("video", "I am happy."))
     by_question = {seen.question for seen in state.seen}
     assert question("video", "I am happy.") in by_question and question("video", "") in by_question

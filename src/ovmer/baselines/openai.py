@@ -299,7 +299,10 @@ class OpenAIEndpointAnswerer:
             return BackendError(f"{self.spec.base_url}/chat/completions: reply without a message ({exc!r})")
         if not isinstance(text, str):
             return BackendError(f"{self.spec.base_url}/chat/completions: the reply's message has no text")
-        return self._record(request, text.strip(), payload, choice, attempts, time.perf_counter() - started)
+        # Upstream's saving rule for baseline answers (docs/baselines.md): stripped, newlines and
+        # tabs as spaces, so the answer is one line as in upstream's name2reason files.
+        answer = text.strip().replace("\n", " ").replace("\t", " ")
+        return self._record(request, answer, payload, choice, attempts, time.perf_counter() - started)
 
     def _record(
         self,
@@ -312,7 +315,8 @@ class OpenAIEndpointAnswerer:
     ) -> AnswerRecord:
         inputs = request.inputs
         details: dict[str, Any] = {
-            "prompt_sha256": prompt_sha256(request.question),
+            # The question's hash, as hf: records it; the chat text is rendered by the server.
+            "question_sha256": prompt_sha256(request.question),
             "modalities": "".join(self.modalities),
             "subtitle_variant": self.options.subtitle,
             "http_attempts": attempts,
