@@ -132,6 +132,7 @@ OUTPUT_OPTIONS = [
     ["score", "-d", "mer2023", "--gt", "{missing}", "--pred", "{missing}", "--report", "{out}"],
     ["unibench", "{missing}", "--gt-root", "{missing}", "--json", "{out}"],
     ["unibench", "{missing}", "--gt-root", "{missing}", "--report", "{out}"],
+    ["leaderboard", "{missing}", "--json", "{out}"],
     ["data", "check", "{missing}", "-d", "mer2023", "--json", "{out}"],
     ["model", "summary", "affectgpt-face", "--meta", "--json", "{out}"],
     ["convert", "{missing}", "{out}"],

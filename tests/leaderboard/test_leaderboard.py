@@ -260,6 +260,10 @@ def test_bad_paths(tmp_path: Path, wheel_dir: Path) -> None:
         app, ["leaderboard", str(tmp_path / "empty"), "--json", str(tmp_path), "--assets", str(wheel_dir)]
     )
     assert result.exit_code == 2 and "is a folder, not a file" in result.output
+    result = runner.invoke(
+        app, ["leaderboard", str(tmp_path), "--json", str(out), "--report", str(tmp_path / "b.png")]
+    )
+    assert result.exit_code == 2 and "give --report a .md name" in result.output
     result = runner.invoke(app, ["leaderboard", str(tmp_path), "--gt", "ovmerd", "--json", str(out)])
     assert result.exit_code == 2 and "expected ID=FILE" in result.output
     assert not out.exists()

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from ovmer.cli.common import EXIT_BAD_INPUT, EXIT_SOME_FAILED, AssetsOption, console, err_console, print_error
-from ovmer.errors import DatasetError
+from ovmer.errors import DatasetError, OutputPathError
 from ovmer.scoring.protocol import Protocol
 
 
@@ -83,6 +83,10 @@ def leaderboard(
 
     check_writable_file(json_out, "--json")
     if report is not None:
+        if report.suffix.lower() == ".png":
+            raise OutputPathError(
+                f"{report}: the chart is written beside the report as .png (give --report a .md name)"
+            )
         check_writable_file(report, "--report")
         check_writable_file(report.with_suffix(".png"), "--report (its .png chart)")
     gt_files = _parse_gt(gt or [])
