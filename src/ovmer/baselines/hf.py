@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ovmer.baselines.prompts import prompt_sha256, question
+from ovmer.baselines.prompts import clean_answer, prompt_sha256, question
 from ovmer.baselines.spec import BaselineOptions, HFSpec, parse_hf_spec, resolve_modalities
 from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
@@ -85,14 +85,6 @@ VIDEO_FAMILIES: dict[str, VideoFamily] = {
         _onevision_tokens,
     ),
 }
-
-
-def _clean(text: str) -> str:
-    """Upstream's saving rule: strip, newlines and tabs → spaces, a trailing ``</s>`` dropped."""
-    text = text.strip()
-    if text.endswith("</s>"):
-        text = text[: -len("</s>")].rstrip()
-    return text.replace("\n", " ").replace("\t", " ")
 
 
 class HFVideoBaseline:
@@ -199,7 +191,7 @@ class HFVideoBaseline:
         with torch.inference_mode():
             output = self.model.generate(**batch, pixel_values_videos=pixels, **self.generate_kwargs)
         new_tokens = output[:, batch["input_ids"].shape[1] :]
-        answers = [_clean(t) for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+        answers = [clean_answer(t) for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
         pad = self.tokenizer.pad_token_id
         records: list[AnswerRecord | Exception] = []
         merged = self._merge(answers, items)

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from ovmer.baselines.prompts import prompt_sha256, question
+from ovmer.baselines.prompts import clean_answer, prompt_sha256, question
 from ovmer.baselines.spec import BaselineOptions, parse_options, resolve_modalities
 from ovmer.data.registry import Sample
 from ovmer.errors import BackendError, BaselineSpecError, MediaError
@@ -299,9 +299,7 @@ class OpenAIEndpointAnswerer:
             return BackendError(f"{self.spec.base_url}/chat/completions: reply without a message ({exc!r})")
         if not isinstance(text, str):
             return BackendError(f"{self.spec.base_url}/chat/completions: the reply's message has no text")
-        # Upstream's saving rule for baseline answers (docs/baselines.md): stripped, newlines and
-        # tabs as spaces, so the answer is one line as in upstream's name2reason files.
-        answer = text.strip().replace("\n", " ").replace("\t", " ")
+        answer = clean_answer(text)
         return self._record(request, answer, payload, choice, attempts, time.perf_counter() - started)
 
     def _record(

@@ -111,3 +111,12 @@ def question(family: str, subtitle: str | None) -> str:
 def prompt_sha256(text: str) -> str:
     """SHA-256 (hex) of a question's UTF-8 bytes, recorded with every baseline answer."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clean_answer(text: str) -> str:
+    """Upstream's saving rule for baseline answers (docs/baselines.md): stripped, newlines and tabs
+    as spaces (one line, as in upstream's ``name2reason`` files), a trailing ``</s>`` dropped."""
+    text = text.strip()
+    if text.endswith("</s>"):
+        text = text[: -len("</s>")].rstrip()
+    return text.replace("\n", " ").replace("\t", " ")
