@@ -52,7 +52,7 @@ from ovmer.baselines.spec import BaselineOptions, parse_options, resolve_modalit
 from ovmer.data.registry import Sample
 from ovmer.errors import BackendError, BaselineSpecError, MediaError
 from ovmer.llm.backends import post_json_with_retries
-from ovmer.media.audio import SAMPLE_RATE, load_audio
+from ovmer.media.audio import SAMPLE_RATE
 from ovmer.media.inputs import ModelInputs, build_model_inputs
 from ovmer.results.record import AnswerRecord
 
@@ -250,21 +250,13 @@ class OpenAIEndpointAnswerer:
             ]
         audio_seconds = None
         if "a" in self.modalities:
-            waveform = self._waveform(inputs)
+            waveform = inputs.whole_waveform()  # the builder's track (docs/baselines.md)
             audio_seconds = round(waveform.shape[0] / SAMPLE_RATE, 3)
             content.append(
                 {"type": "input_audio", "input_audio": {"data": encode_wav(waveform), "format": "wav"}}
             )
         content.append({"type": "text", "text": text})
         return EndpointRequest(inputs, text, content, audio_seconds)
-
-    @staticmethod
-    def _waveform(inputs: ModelInputs) -> np.ndarray:
-        """The whole 16-kHz track the builder chose (its clips are eight 2-s windows, not the track)."""
-        source = inputs.provenance.audio_file
-        if source is None:
-            raise MediaError("the inputs builder recorded no audio file for this sample")
-        return load_audio(source)  # the same reader and resampler the builder used
 
     def _body(self, request: EndpointRequest) -> dict[str, Any]:
         return {

@@ -113,6 +113,10 @@ class ModelInputs:
         face_crops: uint8 ``(N, h, w, 3)`` BGR, the crops ``faces`` was sampled from (what ``prepare``
             caches for detected faces).
         audio: float32 ``(8, 32000)``: eight 2-s clips at 16 kHz.
+        waveform: float32 ``(S,)``: the whole mono 16-kHz track the clips were cut from, for models
+            that hear the clip whole (``hf:`` audio adapters, ``openai:``). None when read from the
+            ``prepare`` cache, which stores only the clips: :meth:`whole_waveform` then reads the
+            recorded file again.
         subtitle: the subtitle to prompt with (None when there is none).
         provenance: where each input came from.
         timings: seconds per stage (``decode_s``, ``faces_s``, ``audio_s``, ``asr_s``).
@@ -122,9 +126,20 @@ class ModelInputs:
     frames: np.ndarray | None = None
     faces: np.ndarray | None = None
     face_crops: np.ndarray | None = None
+    waveform: np.ndarray | None = None
     subtitle: str | None = None
     provenance: InputProvenance = field(default_factory=InputProvenance)
     timings: dict[str, float] = field(default_factory=dict)
+
+    def whole_waveform(self) -> np.ndarray:
+        """float32 ``(S,)`` 16-kHz mono: ``waveform``, or (inputs read from the ``prepare`` cache, which
+        keeps only the clips) the track read again from the file the builder recorded, by the same
+        reader and resampler. Raises :class:`MediaError` when no audio file was recorded."""
+        if self.waveform is not None:
+            return self.waveform
+        if self.provenance.audio_file is None:
+            raise MediaError("the inputs builder recorded no audio file for this sample")
+        return load_audio(self.provenance.audio_file)
 
     def visual(self, kind: str) -> np.ndarray:
         """The visual input of the ``frame`` or ``face`` model (uint8 ``(T, 224, 224, 3)``)."""
@@ -258,6 +273,7 @@ def _build(
         )
     waveform = build.timed("audio", "audio_s", lambda: _waveform(build, wav))
     inputs.audio = audio_clips(waveform)
+    inputs.waveform = waveform
     build.provenance.audio_seconds = waveform.shape[0] / SAMPLE_RATE
     inputs.subtitle = media.subtitle
     build.provenance.subtitle_source = "dataset" if media.subtitle is not None else None
