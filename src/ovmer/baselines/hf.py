@@ -1,15 +1,13 @@
-"""Transformers-native zero-shot baselines (``hf:`` specs): Video-LLaVA, LLaVA-OneVision, LLaVA-NeXT-Video
-and Qwen2.5-VL.
+"""Transformers-native zero-shot baselines (``hf:`` specs): Video-LLaVA and LLaVA-OneVision.
 
 The family is chosen from the checkpoint's ``config.model_type`` (never from its name), in
 :data:`VIDEO_FAMILIES`. Each sample's frames come from the one inputs builder
 (:func:`ovmer.media.inputs.build_model_inputs`); the question is upstream's V (with or without the
 subtitle, :func:`ovmer.baselines.prompts.question`), rendered by the checkpoint's chat template with
 the video first. In transformers 5.x every ``*VideoProcessor`` needs torchvision, so the pixel
-tensors are made with the model's PIL *image* processor and laid out as its video processor would
-(:mod:`ovmer.baselines.video_pixels`), and the video placeholder is expanded to the count the model's
-processor would give (the ``replace_video_token`` rules of ``processing_video_llava.py``,
-``processing_llava_onevision.py``, ``processing_llava_next_video.py`` and ``processing_qwen2_5_vl.py``). Generation is batched
+tensors are made here with the model's PIL *image* processor, one frame at a time, and the video
+placeholder is expanded to the count the model's processor would give (the ``replace_video_token``
+rules of ``processing_video_llava.py`` and ``processing_llava_onevision.py``). Generation is batched
 with left padding, greedy by default (batched greedy answers equal one-at-a-time answers).
 
 Answers are saved as upstream saves them (``OV-MER/Video-LLaVA/main-video.py``): stripped, with
@@ -21,14 +19,25 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ovmer.baselines.prompts import clean_answer, prompt_sha256, question
-from ovmer.baselines.spec import BaselineOptions, HFSpec, parse_hf_spec, resolve_modalities
-from ovmer.baselines.video_pixels import VideoBatch, qwen_vl_video_batch, stacked_video_batch
+from ovmer.baselines.hf_audio import AUDIO_FAMILIES, HFAudioBaseline, load_audio_baseline
+from ovmer.baselines.hf_common import (
+    answer_records,
+    build_merger,
+    chat_template,
+    generate_answers,
+    generate_kwargs,
+    prompt_details,
+    ready_for_batches,
+    resolve_device_dtype,
+    run_identity,
+    run_settings,
+)
+from ovmer.baselines.prompts import question
+from ovmer.baselines.spec import HFSpec, parse_hf_spec, resolve_modalities
 from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
 from ovmer.media.inputs import ModelInputs, build_model_inputs
@@ -43,25 +52,18 @@ class VideoFamily:
         model_type: ``config.model_type`` of the checkpoint.
         model_class: the transformers class that generates.
         video_token: the placeholder the chat template writes once per video.
-        video_token_count: (model config, frames, frame height, frame width) → placeholders per video
-            of stacked ``(B, T, 3, h, w)`` frames; None when ``video_batch`` counts them.
+        video_token_count: (model config, frames, frame height, frame width) → placeholders per video.
         paper_decoding: upstream's ``generate`` settings for this model, or None when upstream did not
             run it (``decoding=paper`` is then an error).
-        video_batch: (image processor, clips) → :class:`~ovmer.baselines.video_pixels.VideoBatch` for a
-            model that reads another layout than stacked frames (None: stacked frames).
-        token_type_ids: the model places its 3-D positions by ``mm_token_type_ids`` (0 text, 2 video:
-            ``ProcessorMixin.create_mm_token_type_ids``).
     """
 
     model_type: str
     model_class: str
     video_token: str
-    video_token_count: Callable[[Any, int, int, int], int] | None
+    video_token_count: Callable[[Any, int, int, int], int]
     paper_decoding: dict[str, Any] | None = None
     modalities: tuple[str, ...] = ("v", "t")
     image_processor_kwargs: dict[str, Any] = field(default_factory=dict)
-    video_batch: Callable[[Any, Sequence[np.ndarray]], VideoBatch] | None = None
-    token_type_ids: bool = False
 
 
 def _video_llava_tokens(config: Any, frames: int, height: int, width: int) -> int:
@@ -75,12 +77,6 @@ def _onevision_tokens(config: Any, frames: int, height: int, width: int) -> int:
     side = config.vision_config.image_size // config.vision_config.patch_size
     pooled = math.ceil(side / 2)
     return frames * pooled * pooled + 1
-
-
-def _next_video_tokens(config: Any, frames: int, height: int, width: int) -> int:
-    # processing_llava_next_video.py: per frame (H/p)·(W/p) patches, average-pooled 2×2 ("// 4"), no CLS.
-    patch = config.vision_config.patch_size
-    return (height // patch) * (width // patch) // 4 * frames
 
 
 #: model_type → family. Add a video model family here (docs/baselines.md, 'Adding an adapter').
@@ -99,20 +95,6 @@ VIDEO_FAMILIES: dict[str, VideoFamily] = {
         "LlavaOnevisionForConditionalGeneration",
         "<video>",
         _onevision_tokens,
-    ),
-    "llava_next_video": VideoFamily(
-        "llava_next_video",
-        "LlavaNextVideoForConditionalGeneration",
-        "<video>",
-        _next_video_tokens,
-    ),
-    "qwen2_5_vl": VideoFamily(
-        "qwen2_5_vl",
-        "Qwen2_5_VLForConditionalGeneration",
-        "<|video_pad|>",
-        None,  # t·gh·gw / merge² from video_grid_thw (video_pixels.qwen_vl_video_batch)
-        video_batch=qwen_vl_video_batch,
-        token_type_ids=True,
     ),
 }
 
@@ -145,34 +127,15 @@ class HFVideoBaseline:
         self.chat_template = chat_template
         self.modalities = resolve_modalities(self.options, family.modalities, spec.source)
         self.batch_size = self.options.batch_size
-        self.generate_kwargs = self._generate_kwargs()
-        self.merger = _build_merger(self.options)
-        described = {**self.options.describe(), "modalities": "".join(self.modalities)}
-        settings = ",".join(f"{k}={described[k]}" for k in sorted(described) if described[k] is not None)
-        revision = f"@{spec.revision}" if spec.revision else ""
-        self.identity = f"hf:{spec.source}{revision}[{family.model_type};{settings}]"
-
-    def _generate_kwargs(self) -> dict[str, Any]:
-        if self.options.decoding == "greedy":
-            return {"do_sample": False, "num_beams": 1, "max_new_tokens": self.options.max_new_tokens}
-        if self.family.paper_decoding is None:
-            raise BaselineSpecError(
-                f"decoding=paper: upstream did not run {self.family.model_type} ({self.spec.source}), so there "
-                "are no paper settings for it; use decoding=greedy"
-            )
-        # The budget is the spec's max_new_tokens (its default, 1024, is the paper's).
-        return {**self.family.paper_decoding, "max_new_tokens": self.options.max_new_tokens}
+        self.generate_kwargs = generate_kwargs(
+            self.options, family.paper_decoding, family.model_type, spec.source
+        )
+        self.merger = build_merger(self.options)
+        self.identity = run_identity(spec, family.model_type, self.modalities)
 
     def run_settings(self) -> dict[str, Any]:
         """What a results folder records about this model (and checks on resume)."""
-        return {
-            "model": self.spec.source,
-            "revision": self.spec.revision,
-            "model_type": self.family.model_type,
-            **self.options.describe(),
-            "modalities": "".join(self.modalities),
-            "generate": self.generate_kwargs,
-        }
+        return run_settings(self.spec, self.family.model_type, self.modalities, self.generate_kwargs)
 
     def load(self, sample: Sample) -> ModelInputs:
         return build_model_inputs(sample.media(), "frame", n_frames=self.options.frames)
@@ -195,135 +158,41 @@ class HFVideoBaseline:
             )
         return rendered
 
-    def video_batch(self, items: Sequence[ModelInputs]) -> VideoBatch:
-        """The batch's frames as the model reads them, with the placeholder count per clip."""
-        clips = [item.visual("frame") for item in items]
-        if self.family.video_batch is not None:
-            return self.family.video_batch(self.image_processor, clips)
-        count = self.family.video_token_count
-        if count is None:
-            raise ModelError(f"{self.family.model_type}: a stacked-frames family needs video_token_count")
-        config = self.model.config
-        return stacked_video_batch(
-            self.image_processor,
-            clips,
-            lambda frames, height, width: count(config, frames, height, width),
-            **self.family.image_processor_kwargs,
+    def _pixels(self, frames: np.ndarray) -> Any:
+        """uint8 ``(T, H, W, 3)`` RGB → float ``(T, 3, h, w)`` by the image processor, frame by frame."""
+        out = self.image_processor(
+            images=list(frames), return_tensors="pt", **self.family.image_processor_kwargs
         )
+        pixels = out["pixel_values"]
+        if pixels.ndim == 5:  # anyres image processors: (T, patches, 3, h, w); the first is the whole frame
+            pixels = pixels[:, 0]
+        return pixels
 
     def answer_batch(self, items: Sequence[ModelInputs]) -> list[AnswerRecord | Exception]:
         import torch
 
         questions = [self.question_for(item) for item in items]
         rendered = [self.render(q) for q in questions]
-        videos = self.video_batch(items)
-        token = self.family.video_token
-        texts = [r.replace(token, token * n) for r, n in zip(rendered, videos.placeholders, strict=True)]
+        pixels = torch.stack([self._pixels(item.visual("frame")) for item in items])  # (B, T, 3, h, w)
+        count = self.family.video_token_count(self.model.config, *pixels.shape[1:2], *pixels.shape[-2:])
+        texts = [r.replace(self.family.video_token, self.family.video_token * count) for r in rendered]
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         batch = {k: v.to(self.model.device) for k, v in batch.items()}
-        if self.family.token_type_ids:
-            video_id = self.tokenizer.convert_tokens_to_ids(token)
-            batch["mm_token_type_ids"] = (batch["input_ids"] == video_id).long() * 2
-        batch.update(videos.to(self.model.device, self.model.dtype))
-        if self.generate_kwargs.get("do_sample"):
-            torch.manual_seed(self.options.seed)
-        with torch.inference_mode():
-            output = self.model.generate(**batch, **self.generate_kwargs)
-        new_tokens = output[:, batch["input_ids"].shape[1] :]
-        answers = [clean_answer(t) for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
-        pad = self.tokenizer.pad_token_id
-        records: list[AnswerRecord | Exception] = []
-        merged = self._merge(answers, items)
-        for item, q, r, tokens, answer, final in zip(
-            items, questions, rendered, new_tokens, answers, merged, strict=True
-        ):
-            details: dict[str, Any] = {
-                "question_sha256": prompt_sha256(q),
-                "prompt_sha256": prompt_sha256(r),
-                "subtitle_variant": self.options.subtitle,
-                "modalities": "".join(self.modalities),
-                "decoding": self.options.decoding,
-                "generated_tokens": int((tokens != pad).sum()) if pad is not None else len(tokens),
-                **videos.details,
-            }
-            if isinstance(final, Exception):
-                records.append(final)
-                continue
-            if self.merger is not None:
-                details["clue"] = answer
-            records.append(
-                AnswerRecord(name="", text=final, inputs=item.provenance.to_json(), details=details)
-            )
-        return records
-
-    def _merge(self, answers: list[str], items: Sequence[ModelInputs]) -> list[str | Exception]:
-        """``subtitle=addsub``: each no-subtitle answer merged with the subtitle (OV-MER/merge.py)."""
-        if self.merger is None:
-            return list(answers)
-        return list(self.merger.merge(answers, [item.subtitle or "" for item in items]))
+        batch["pixel_values_videos"] = pixels.to(self.model.device, dtype=self.model.dtype)
+        answers, counts = generate_answers(
+            self.model, self.tokenizer, batch, self.generate_kwargs, self.options.seed
+        )
+        details = [
+            {**prompt_details(self.options, self.modalities, q, r, n), "frames": int(pixels.shape[1])}
+            for q, r, n in zip(questions, rendered, counts, strict=True)
+        ]
+        return answer_records(items, answers, details, self.merger)
 
     def close(self) -> None:
         self.model = None
 
 
-def _build_merger(options: BaselineOptions) -> Any:
-    """The clue-merge extractor for ``subtitle=addsub`` (None otherwise)."""
-    if options.subtitle != "addsub":
-        return None
-    if not options.merger:
-        raise BaselineSpecError(
-            "subtitle=addsub merges each answer with the subtitle by an LLM: add merger=<extractor spec>, "
-            "for example merger=hf:Qwen/Qwen2.5-7B-Instruct (the paper's) or merger=openai:URL#MODEL"
-        )
-    from ovmer.llm.run import build_extractor
-
-    return build_extractor(options.merger)
-
-
-def _chat_template(source: str, revision: str | None, tokenizer: Any) -> str:
-    """The checkpoint's chat template: the processor's (``chat_template.jinja`` / ``.json``), else the
-    tokenizer's. Raises :class:`~ovmer.errors.ModelError` when there is none."""
-    import json
-
-    from transformers.utils import cached_file
-
-    from ovmer.hub import hub_offline_mode
-
-    for name in ("chat_template.jinja", "chat_template.json"):
-        path = cached_file(
-            source,
-            name,
-            revision=revision,
-            local_files_only=hub_offline_mode(),
-            _raise_exceptions_for_missing_entries=False,
-        )
-        if path:
-            text = Path(path).read_text(encoding="utf-8")
-            return str(json.loads(text)["chat_template"]) if name.endswith(".json") else text
-    if getattr(tokenizer, "chat_template", None):
-        return str(tokenizer.chat_template)
-    raise ModelError(
-        f"{source}: no chat template (chat_template.jinja, chat_template.json or the tokenizer's)"
-    )
-
-
-def _resolve_device_dtype(options: BaselineOptions) -> tuple[str, Any]:
-    import torch
-
-    device = options.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if options.dtype == "auto":
-        return device, torch.float16 if device.startswith("cuda") else torch.float32
-    dtype = getattr(torch, options.dtype, None)
-    if not isinstance(dtype, torch.dtype):
-        raise BaselineSpecError(
-            f"hf spec option dtype must be a torch dtype (float16, bfloat16, float32), got {options.dtype!r}"
-        )
-    return device, dtype
-
-
-def hf_from_spec(argument: str) -> HFVideoBaseline:
+def hf_from_spec(argument: str) -> HFVideoBaseline | HFAudioBaseline:
     """``<hub id or folder>[@revision][?key=value&…]`` (the text after ``hf:``) → a loaded baseline.
 
     Raises :class:`~ovmer.errors.BaselineSpecError` for a bad option or a model type ovmer has no
@@ -338,13 +207,15 @@ def hf_from_spec(argument: str) -> HFVideoBaseline:
         config = hub_from_pretrained(transformers.AutoConfig, spec.source, spec.revision)
     except (OSError, ValueError) as exc:
         raise ModelError(f"hf:{spec.source}: cannot read the model config ({exc})") from None
+    if config.model_type in AUDIO_FAMILIES:
+        return load_audio_baseline(spec, AUDIO_FAMILIES[config.model_type])
     family = VIDEO_FAMILIES.get(config.model_type)
     if family is None:
         raise BaselineSpecError(
             f"hf:{spec.source} is a {config.model_type!r} model; ovmer's hf: adapters run "
-            f"{', '.join(sorted(VIDEO_FAMILIES))} (docs/baselines.md)"
+            f"{', '.join(sorted({*VIDEO_FAMILIES, *AUDIO_FAMILIES}))} (docs/baselines.md)"
         )
-    device, dtype = _resolve_device_dtype(spec.options)
+    device, dtype = resolve_device_dtype(spec.options)
     try:
         tokenizer = hub_from_pretrained(transformers.AutoTokenizer, spec.source, spec.revision)
         image_processor = hub_from_pretrained(transformers.AutoImageProcessor, spec.source, spec.revision)
@@ -352,9 +223,7 @@ def hf_from_spec(argument: str) -> HFVideoBaseline:
         model = hub_from_pretrained(model_class, spec.source, spec.revision, **dtype_kwarg(dtype))
     except OSError as exc:
         raise ModelError(f"hf:{spec.source}: cannot load the checkpoint ({exc})") from None
-    tokenizer.padding_side = "left"  # batched generation continues every row from its last token
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    ready_for_batches(tokenizer)
     model.to(device).eval()
-    template = _chat_template(spec.source, spec.revision, tokenizer)
+    template = chat_template(spec.source, spec.revision, tokenizer)
     return HFVideoBaseline(spec, family, model, tokenizer, image_processor, template)

@@ -1,0 +1,185 @@
+"""What every transformers-native ``hf:`` adapter shares (video: :mod:`ovmer.baselines.hf`, audio:
+:mod:`ovmer.baselines.hf_audio`): device and dtype, the checkpoint's chat template, the tokenizer set up
+for batched generation, greedy or upstream's decoding, the run identity, one batched ``generate``
+call and the answer records (docs/baselines.md, 'Supported transformers-native models').
+
+Batched generation uses left padding, so every row continues from its own last token and greedy
+answers do not depend on the batch size. Answers are saved as upstream saves them
+(:func:`ovmer.baselines.prompts.clean_answer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ovmer.baselines.prompts import clean_answer, prompt_sha256
+from ovmer.baselines.spec import BaselineOptions, HFSpec
+from ovmer.errors import BaselineSpecError, ModelError
+from ovmer.media.inputs import ModelInputs
+from ovmer.results.record import AnswerRecord
+
+
+def build_merger(options: BaselineOptions) -> Any:
+    """The clue-merge extractor for ``subtitle=addsub`` (None otherwise)."""
+    if options.subtitle != "addsub":
+        return None
+    if not options.merger:
+        raise BaselineSpecError(
+            "subtitle=addsub merges each answer with the subtitle by an LLM: add merger=<extractor spec>, "
+            "for example merger=hf:Qwen/Qwen2.5-7B-Instruct (the paper's) or merger=openai:URL#MODEL"
+        )
+    from ovmer.llm.run import build_extractor
+
+    return build_extractor(options.merger)
+
+
+def chat_template(source: str, revision: str | None, tokenizer: Any) -> str:
+    """The checkpoint's chat template: the processor's (``chat_template.jinja`` / ``.json``), else the
+    tokenizer's. Raises :class:`~ovmer.errors.ModelError` when there is none."""
+    import json
+
+    from transformers.utils import cached_file
+
+    from ovmer.hub import hub_offline_mode
+
+    for name in ("chat_template.jinja", "chat_template.json"):
+        path = cached_file(
+            source,
+            name,
+            revision=revision,
+            local_files_only=hub_offline_mode(),
+            _raise_exceptions_for_missing_entries=False,
+        )
+        if path:
+            text = Path(path).read_text(encoding="utf-8")
+            return str(json.loads(text)["chat_template"]) if name.endswith(".json") else text
+    if getattr(tokenizer, "chat_template", None):
+        return str(tokenizer.chat_template)
+    raise ModelError(
+        f"{source}: no chat template (chat_template.jinja, chat_template.json or the tokenizer's)"
+    )
+
+
+def resolve_device_dtype(options: BaselineOptions) -> tuple[str, Any]:
+    """``device``/``dtype`` options → (device, torch dtype): ``auto`` is fp16 on CUDA, fp32 on CPU."""
+    import torch
+
+    device = options.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if options.dtype == "auto":
+        return device, torch.float16 if device.startswith("cuda") else torch.float32
+    dtype = getattr(torch, options.dtype, None)
+    if not isinstance(dtype, torch.dtype):
+        raise BaselineSpecError(
+            f"hf spec option dtype must be a torch dtype (float16, bfloat16, float32), got {options.dtype!r}"
+        )
+    return device, dtype
+
+
+def ready_for_batches(tokenizer: Any) -> Any:
+    """Left padding (batched generation continues every row from its last token) and a pad token."""
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def generate_kwargs(
+    options: BaselineOptions, paper_decoding: dict[str, Any] | None, model_type: str, source: str
+) -> dict[str, Any]:
+    """``generate`` settings: greedy, or upstream's for this model (``decoding=paper``; an error where
+    upstream did not run it). The budget is the spec's ``max_new_tokens`` (its default is the paper's)."""
+    if options.decoding == "greedy":
+        return {"do_sample": False, "num_beams": 1, "max_new_tokens": options.max_new_tokens}
+    if paper_decoding is None:
+        raise BaselineSpecError(
+            f"decoding=paper: upstream did not run {model_type} ({source}), so there "
+            "are no paper settings for it; use decoding=greedy"
+        )
+    return {**paper_decoding, "max_new_tokens": options.max_new_tokens}
+
+
+def run_identity(spec: HFSpec, model_type: str, modalities: Sequence[str]) -> str:
+    """The run's model identity: source, revision, model type and every option that changes answers."""
+    described = {**spec.options.describe(), "modalities": "".join(modalities)}
+    settings = ",".join(f"{k}={described[k]}" for k in sorted(described) if described[k] is not None)
+    revision = f"@{spec.revision}" if spec.revision else ""
+    return f"hf:{spec.source}{revision}[{model_type};{settings}]"
+
+
+def run_settings(
+    spec: HFSpec, model_type: str, modalities: Sequence[str], generate: dict[str, Any]
+) -> dict[str, Any]:
+    """What a results folder records about an ``hf:`` model (and checks on resume)."""
+    return {
+        "model": spec.source,
+        "revision": spec.revision,
+        "model_type": model_type,
+        **spec.options.describe(),
+        "modalities": "".join(modalities),
+        "generate": generate,
+    }
+
+
+def generate_answers(
+    model: Any, tokenizer: Any, batch: dict[str, Any], settings: dict[str, Any], seed: int
+) -> tuple[list[str], list[int]]:
+    """One batched ``generate`` call → (cleaned answers, generated token counts per row).
+
+    ``batch`` holds the left-padded ``input_ids``/``attention_mask`` and the model's media tensors, already
+    on the model's device; sampled decoding seeds torch with ``seed`` first.
+    """
+    import torch
+
+    if settings.get("do_sample"):
+        torch.manual_seed(seed)
+    with torch.inference_mode():
+        output = model.generate(**batch, **settings)
+    new_tokens = output[:, batch["input_ids"].shape[1] :]  # (B, new)
+    answers = [clean_answer(t) for t in tokenizer.batch_decode(new_tokens, skip_special_tokens=True)]
+    pad = tokenizer.pad_token_id
+    counts = [int((row != pad).sum()) if pad is not None else len(row) for row in new_tokens]
+    return answers, counts
+
+
+def answer_records(
+    items: Sequence[ModelInputs],
+    answers: list[str],
+    details: list[dict[str, Any]],
+    merger: Any,
+) -> list[AnswerRecord | Exception]:
+    """Answer records with the builder's provenance and each row's ``details``; with ``subtitle=addsub``
+    (``merger``) each no-subtitle answer is merged with the subtitle (OV-MER/merge.py), kept as
+    ``details.clue``, and a failed merge is that sample's error."""
+    merged: list[str | Exception] = (
+        list(answers)
+        if merger is None
+        else list(merger.merge(answers, [item.subtitle or "" for item in items]))
+    )
+    records: list[AnswerRecord | Exception] = []
+    for item, answer, final, row in zip(items, answers, merged, details, strict=True):
+        if isinstance(final, Exception):
+            records.append(final)
+            continue
+        if merger is not None:
+            row["clue"] = answer
+        records.append(AnswerRecord(name="", text=final, inputs=item.provenance.to_json(), details=row))
+    return records
+
+
+def prompt_details(
+    options: BaselineOptions, modalities: Sequence[str], question: str, prompt: str, generated: int
+) -> dict[str, Any]:
+    """The ``details`` every ``hf:`` answer records: hashes of the question and of the chat text (before
+    media placeholders are expanded), subtitle variant, modalities, decoding and generated tokens."""
+    return {
+        "question_sha256": prompt_sha256(question),
+        "prompt_sha256": prompt_sha256(prompt),
+        "subtitle_variant": options.subtitle,
+        "modalities": "".join(modalities),
+        "decoding": options.decoding,
+        "generated_tokens": generated,
+    }
