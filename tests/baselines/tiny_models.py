@@ -156,6 +156,141 @@ def build_llava_onevision(folder: Path, seed: int = 0) -> Path:
     return folder
 
 
+#: Qwen2.5-VL-7B-Instruct's chat template for one user turn with a video, with its default system turn.
+QWEN2_5_VL_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n{% endif %}"
+    "<|im_start|>{{ message['role'] }}\n"
+    "{% for item in message['content'] %}{% if item['type'] == 'video' %}"
+    "<|vision_start|><|video_pad|><|vision_end|>{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}"
+    "{% endfor %}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+#: LLaVA-NeXT-Video-7B-hf's chat template for one user turn ("USER: <video>\nQ ASSISTANT:").
+LLAVA_NEXT_VIDEO_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'].upper() + ': ' }}"
+    "{% for item in message['content'] %}{% if item['type'] == 'video' %}<video>\n{% endif %}{% endfor %}"
+    "{% for item in message['content'] %}{% if item['type'] == 'text' %}{{ item['text'] + ' ' }}{% endif %}"
+    "{% endfor %}{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}"
+)
+
+
+def build_qwen2_5_vl(folder: Path, seed: int = 0) -> Path:
+    """``Qwen2_5_VLForConditionalGeneration``: frames resized to 56 × 56 (``max_pixels`` 56²), patch 14,
+    2 frames per temporal patch, merge 2 → 8 frames = 4 × 4 × 4 patches, 16 placeholders; text hidden 32."""
+    import torch
+    from transformers import (
+        GenerationConfig,
+        Qwen2_5_VLConfig,
+        Qwen2_5_VLForConditionalGeneration,
+        Qwen2VLImageProcessorPil,
+    )
+
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>"]
+    tok = tiny_tokenizer(
+        [*special, "<|image_pad|>", "<|video_pad|>"], "<|im_end|>", "<|endoftext|>", QWEN2_5_VL_TEMPLATE
+    )
+    tok.save_pretrained(folder)
+    Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=56 * 56).save_pretrained(folder)
+    vision = {
+        "depth": 2,
+        "hidden_size": 16,
+        "intermediate_size": 32,
+        "num_heads": 2,
+        "out_hidden_size": 32,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "window_size": 56,
+        "fullatt_block_indexes": [1],
+        "tokens_per_second": 2,
+    }
+    text = {
+        "vocab_size": len(tok),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": 2048,
+        # head_dim 8: the 3-D rotary sections (temporal, height, width) split its 4 frequencies.
+        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 1, 1]},
+        "pad_token_id": tok.pad_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "bos_token_id": None,
+    }
+    ids = {
+        name: tok.convert_tokens_to_ids(token)
+        for name, token in (
+            ("image_token_id", "<|image_pad|>"),
+            ("video_token_id", "<|video_pad|>"),
+            ("vision_start_token_id", "<|vision_start|>"),
+            ("vision_end_token_id", "<|vision_end|>"),
+        )
+    }
+    config = Qwen2_5_VLConfig(vision_config=vision, text_config=text, **ids)
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model.save_pretrained(folder)
+    return folder
+
+
+def build_llava_next_video(folder: Path, seed: int = 0) -> Path:
+    """``LlavaNextVideoForConditionalGeneration``: CLIP vision 28 px / patch 14 (2 × 2 patches, average
+    pooled by 2 → 1 placeholder per frame), Llama text of hidden 32."""
+    import torch
+    from transformers import (
+        CLIPVisionConfig,
+        GenerationConfig,
+        LlamaConfig,
+        LlavaNextImageProcessorPil,
+        LlavaNextVideoConfig,
+        LlavaNextVideoForConditionalGeneration,
+    )
+
+    special = ["<unk>", "<s>", "</s>", "<image>", "<video>"]
+    tok = tiny_tokenizer(special, "</s>", "<unk>", LLAVA_NEXT_VIDEO_TEMPLATE)
+    tok.save_pretrained(folder)
+    LlavaNextImageProcessorPil(
+        size={"shortest_edge": 28}, crop_size={"height": 28, "width": 28}, image_grid_pinpoints=[[28, 28]]
+    ).save_pretrained(folder)
+    vision = CLIPVisionConfig(
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=28,
+        patch_size=14,
+        projection_dim=16,
+    )
+    text = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.convert_tokens_to_ids("<s>"),
+    )
+    config = LlavaNextVideoConfig(
+        vision_config=vision,
+        text_config=text,
+        image_token_index=tok.convert_tokens_to_ids("<image>"),
+        video_token_index=tok.convert_tokens_to_ids("<video>"),
+        vision_feature_layer=-1,
+        image_grid_pinpoints=[[28, 28]],
+    )
+    torch.manual_seed(seed)
+    model = LlavaNextVideoForConditionalGeneration(config)
+    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model.save_pretrained(folder)
+    return folder
+
+
 #: Qwen2-Audio's chat template (``processing_qwen2_audio.py``'s default), for one user turn.
 QWEN2_AUDIO_TEMPLATE = (
     "{% set audio_count = namespace(value=0) %}{% for message in messages %}"

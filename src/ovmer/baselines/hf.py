@@ -1,13 +1,15 @@
-"""Transformers-native zero-shot baselines (``hf:`` specs): Video-LLaVA and LLaVA-OneVision.
+"""Transformers-native zero-shot baselines (``hf:`` specs): Video-LLaVA, LLaVA-OneVision, LLaVA-NeXT-Video
+and Qwen2.5-VL.
 
 The family is chosen from the checkpoint's ``config.model_type`` (never from its name), in
 :data:`VIDEO_FAMILIES`. Each sample's frames come from the one inputs builder
 (:func:`ovmer.media.inputs.build_model_inputs`); the question is upstream's V (with or without the
 subtitle, :func:`ovmer.baselines.prompts.question`), rendered by the checkpoint's chat template with
 the video first. In transformers 5.x every ``*VideoProcessor`` needs torchvision, so the pixel
-tensors are made here with the model's PIL *image* processor, one frame at a time, and the video
-placeholder is expanded to the count the model's processor would give (the ``replace_video_token``
-rules of ``processing_video_llava.py`` and ``processing_llava_onevision.py``). Generation is batched
+tensors are made with the model's PIL *image* processor and laid out as its video processor would
+(:mod:`ovmer.baselines.video_pixels`), and the video placeholder is expanded to the count the model's
+processor would give (the ``replace_video_token`` rules of ``processing_video_llava.py``,
+``processing_llava_onevision.py``, ``processing_llava_next_video.py`` and ``processing_qwen2_5_vl.py``). Generation is batched
 with left padding, greedy by default (batched greedy answers equal one-at-a-time answers).
 
 Answers are saved as upstream saves them (``OV-MER/Video-LLaVA/main-video.py``): stripped, with
@@ -38,6 +40,7 @@ from ovmer.baselines.hf_common import (
 )
 from ovmer.baselines.prompts import question
 from ovmer.baselines.spec import HFSpec, parse_hf_spec, resolve_modalities
+from ovmer.baselines.video_pixels import VideoBatch, qwen_vl_video_batch, stacked_video_batch
 from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
 from ovmer.media.inputs import ModelInputs, build_model_inputs
@@ -52,18 +55,25 @@ class VideoFamily:
         model_type: ``config.model_type`` of the checkpoint.
         model_class: the transformers class that generates.
         video_token: the placeholder the chat template writes once per video.
-        video_token_count: (model config, frames, frame height, frame width) → placeholders per video.
+        video_token_count: (model config, frames, frame height, frame width) → placeholders per video
+            of stacked ``(B, T, 3, h, w)`` frames; None when ``video_batch`` counts them.
         paper_decoding: upstream's ``generate`` settings for this model, or None when upstream did not
             run it (``decoding=paper`` is then an error).
+        video_batch: (image processor, clips) → :class:`~ovmer.baselines.video_pixels.VideoBatch` for a
+            model that reads another layout than stacked frames (None: stacked frames).
+        token_type_ids: the model places its 3-D positions by ``mm_token_type_ids`` (0 text, 2 video:
+            ``ProcessorMixin.create_mm_token_type_ids``).
     """
 
     model_type: str
     model_class: str
     video_token: str
-    video_token_count: Callable[[Any, int, int, int], int]
+    video_token_count: Callable[[Any, int, int, int], int] | None
     paper_decoding: dict[str, Any] | None = None
     modalities: tuple[str, ...] = ("v", "t")
     image_processor_kwargs: dict[str, Any] = field(default_factory=dict)
+    video_batch: Callable[[Any, Sequence[np.ndarray]], VideoBatch] | None = None
+    token_type_ids: bool = False
 
 
 def _video_llava_tokens(config: Any, frames: int, height: int, width: int) -> int:
@@ -77,6 +87,12 @@ def _onevision_tokens(config: Any, frames: int, height: int, width: int) -> int:
     side = config.vision_config.image_size // config.vision_config.patch_size
     pooled = math.ceil(side / 2)
     return frames * pooled * pooled + 1
+
+
+def _next_video_tokens(config: Any, frames: int, height: int, width: int) -> int:
+    # processing_llava_next_video.py: per frame (H/p)·(W/p) patches, average-pooled 2×2 ("// 4"), no CLS.
+    patch = config.vision_config.patch_size
+    return (height // patch) * (width // patch) // 4 * frames
 
 
 #: model_type → family. Add a video model family here (docs/baselines.md, 'Adding an adapter').
@@ -95,6 +111,20 @@ VIDEO_FAMILIES: dict[str, VideoFamily] = {
         "LlavaOnevisionForConditionalGeneration",
         "<video>",
         _onevision_tokens,
+    ),
+    "llava_next_video": VideoFamily(
+        "llava_next_video",
+        "LlavaNextVideoForConditionalGeneration",
+        "<video>",
+        _next_video_tokens,
+    ),
+    "qwen2_5_vl": VideoFamily(
+        "qwen2_5_vl",
+        "Qwen2_5_VLForConditionalGeneration",
+        "<|video_pad|>",
+        None,  # t·gh·gw / merge² from video_grid_thw (video_pixels.qwen_vl_video_batch)
+        video_batch=qwen_vl_video_batch,
+        token_type_ids=True,
     ),
 }
 
@@ -158,32 +188,39 @@ class HFVideoBaseline:
             )
         return rendered
 
-    def _pixels(self, frames: np.ndarray) -> Any:
-        """uint8 ``(T, H, W, 3)`` RGB → float ``(T, 3, h, w)`` by the image processor, frame by frame."""
-        out = self.image_processor(
-            images=list(frames), return_tensors="pt", **self.family.image_processor_kwargs
+    def video_batch(self, items: Sequence[ModelInputs]) -> VideoBatch:
+        """The batch's frames as the model reads them, with the placeholder count per clip."""
+        clips = [item.visual("frame") for item in items]
+        if self.family.video_batch is not None:
+            return self.family.video_batch(self.image_processor, clips)
+        count = self.family.video_token_count
+        if count is None:
+            raise ModelError(f"{self.family.model_type}: a stacked-frames family needs video_token_count")
+        config = self.model.config
+        return stacked_video_batch(
+            self.image_processor,
+            clips,
+            lambda frames, height, width: count(config, frames, height, width),
+            **self.family.image_processor_kwargs,
         )
-        pixels = out["pixel_values"]
-        if pixels.ndim == 5:  # anyres image processors: (T, patches, 3, h, w); the first is the whole frame
-            pixels = pixels[:, 0]
-        return pixels
 
     def answer_batch(self, items: Sequence[ModelInputs]) -> list[AnswerRecord | Exception]:
-        import torch
-
         questions = [self.question_for(item) for item in items]
         rendered = [self.render(q) for q in questions]
-        pixels = torch.stack([self._pixels(item.visual("frame")) for item in items])  # (B, T, 3, h, w)
-        count = self.family.video_token_count(self.model.config, *pixels.shape[1:2], *pixels.shape[-2:])
-        texts = [r.replace(self.family.video_token, self.family.video_token * count) for r in rendered]
+        videos = self.video_batch(items)
+        token = self.family.video_token
+        texts = [r.replace(token, token * n) for r, n in zip(rendered, videos.placeholders, strict=True)]
         batch = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         batch = {k: v.to(self.model.device) for k, v in batch.items()}
-        batch["pixel_values_videos"] = pixels.to(self.model.device, dtype=self.model.dtype)
+        if self.family.token_type_ids:
+            video_id = self.tokenizer.convert_tokens_to_ids(token)
+            batch["mm_token_type_ids"] = (batch["input_ids"] == video_id).long() * 2
+        batch.update(videos.to(self.model.device, self.model.dtype))
         answers, counts = generate_answers(
             self.model, self.tokenizer, batch, self.generate_kwargs, self.options.seed
         )
         details = [
-            {**prompt_details(self.options, self.modalities, q, r, n), "frames": int(pixels.shape[1])}
+            {**prompt_details(self.options, self.modalities, q, r, n), **videos.details}
             for q, r, n in zip(questions, rendered, counts, strict=True)
         ]
         return answer_records(items, answers, details, self.merger)
