@@ -1,6 +1,7 @@
 """The benchmark-smoke job: the scripts under benchmarks/ run end to end, as a user runs them.
 
-Covered: inference.py, lexicon_extractor.py, scoring.py, train.py (about 1 min on 2 cores). Not
+Covered: inference.py, lexicon_extractor.py, scoring.py, train.py, baselines.py (tiny configs) (about
+1.5 min on 2 cores). Not
 covered: prepare.py and face_detectors.py (about 30 s and 40 s more; face_detectors has no option to
 shorten it) and the GPU scripts (gpu_check.sh, gpu_wheels.sh).
 
