@@ -9,7 +9,12 @@
 #      the same with model.compile_layers=true (torch.compile per decoder layer; the untimed warm-up
 #      steps cover the compilation), not measured yet;
 #   3. a short FSDP run of the tiny model through configs/accelerate/fsdp.yaml on one GPU, then a
-#      resume of it from its last checkpoint.
+#      resume of it from its last checkpoint;
+#   4. (issue 14) the zero-shot hf: baselines (Video-LLaVA-7B, LLaVA-OneVision-7B, Qwen2-Audio-7B,
+#      Qwen2.5-Omni-7B thinker, whichever the adapters run) at full size with random weights: clips/s,
+#      tokens/s and peak memory for batch 1..64, 32 new tokens; JSON to
+#      benchmarks/gpu-runs/<date>-<gpu>/baselines.json (RUN_DIR). Not measured yet; about 5-8 minutes,
+#      so on a 15-minute device budget run it alone: STEPS=baselines bash benchmarks/gpu_check.sh
 #
 # Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
 #     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
@@ -32,7 +37,9 @@ fi
     python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
 } 2>&1 | tee "$OUT/gpu.txt"
 
-STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume"}
+STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines"}
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | awk '{print tolower($2)}')
+RUN_DIR=${RUN_DIR:-benchmarks/gpu-runs/$(date +%F)-${gpu:-gpu}}
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
     local name=$1 limit=$2
     shift 2
@@ -63,3 +70,7 @@ step fsdp-resume 60 python3 -m accelerate.commands.launch --config_file configs/
     --num_processes 1 -m ovmer train tiny-face "data.dataset=csv:$data" data.num_workers=0 \
     run.output_dir=/tmp/ovmer-fsdp run.max_steps=8 run.iters_per_epoch=3 run.progress=false run.resume=auto
 [[ " $STEPS " == *" fsdp "* ]] && { ls -R /tmp/ovmer-fsdp/checkpoints; cat /tmp/ovmer-fsdp/metrics.jsonl; } 2>&1 | tee -a "$OUT/fsdp-resume.log"
+[[ " $STEPS " == *" baselines "* ]] && mkdir -p "$RUN_DIR"
+step baselines 540 python3 benchmarks/baselines.py --device cuda --dtype fp16 --max-batch 64 --new-tokens 32 \
+    --repeats 2 --json "$RUN_DIR/baselines.json"
+[[ " $STEPS " == *" baselines "* ]] && cp "$OUT/baselines.log" "$RUN_DIR/baselines.log" 2>/dev/null
