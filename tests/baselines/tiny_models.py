@@ -48,13 +48,62 @@ def tiny_tokenizer(special: list[str], eos: str, pad: str, chat_template: str) -
     return fast
 
 
+#: The small CLIP/SigLIP vision tower every LLaVA-style builder uses: 28 px frames, patch 14.
+_VISION = {
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "image_size": 28,
+    "patch_size": 14,
+}
+
+
+def _text_config(
+    tok: Any, *, max_position_embeddings: int = 2048, bos_token_id: int | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The hidden-32 decoder (Llama or Qwen2) every builder uses, sized to ``tok``."""
+    return {
+        "vocab_size": len(tok),
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "max_position_embeddings": max_position_embeddings,
+        "pad_token_id": tok.pad_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "bos_token_id": bos_token_id,
+        **extra,
+    }
+
+
+def _llava_tokens(tok: Any) -> dict[str, Any]:
+    """The LLaVA-style config's ``<image>``/``<video>`` placeholder ids and last-layer vision features."""
+    return {
+        "image_token_index": tok.convert_tokens_to_ids("<image>"),
+        "video_token_index": tok.convert_tokens_to_ids("<video>"),
+        "vision_feature_layer": -1,
+    }
+
+
+def _save_model(model_class: Any, config: Any, tok: Any, folder: Path, seed: int) -> Path:
+    """Seeds torch, builds ``model_class(config)`` with ``tok``'s eos/pad generation config, saves it to ``folder``."""
+    import torch
+    from transformers import GenerationConfig
+
+    torch.manual_seed(seed)
+    model = model_class(config)
+    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model.save_pretrained(folder)
+    return folder
+
+
 def build_video_llava(folder: Path, seed: int = 0) -> Path:
     """``VideoLlavaForConditionalGeneration``: CLIP vision 28 px / patch 14 (4 patches + CLS per frame),
     Llama text of hidden 32."""
-    import torch
     from transformers import (
         CLIPVisionConfig,
-        GenerationConfig,
         LlamaConfig,
         VideoLlavaConfig,
         VideoLlavaForConditionalGeneration,
@@ -67,47 +116,16 @@ def build_video_llava(folder: Path, seed: int = 0) -> Path:
     tok.save_pretrained(folder)
     size = {"shortest_edge": 28}
     VideoLlavaImageProcessor(size=size, crop_size={"height": 28, "width": 28}).save_pretrained(folder)
-    vision = CLIPVisionConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        image_size=28,
-        patch_size=14,
-        projection_dim=16,
-    )
-    text = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tok.pad_token_id,
-        eos_token_id=tok.eos_token_id,
-        bos_token_id=tok.convert_tokens_to_ids("<s>"),
-    )
-    config = VideoLlavaConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=tok.convert_tokens_to_ids("<image>"),
-        video_token_index=tok.convert_tokens_to_ids("<video>"),
-        vision_feature_layer=-1,
-    )
-    torch.manual_seed(seed)
-    model = VideoLlavaForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model.save_pretrained(folder)
-    return folder
+    vision = CLIPVisionConfig(**_VISION, projection_dim=16)
+    text = LlamaConfig(**_text_config(tok, bos_token_id=tok.convert_tokens_to_ids("<s>")))
+    config = VideoLlavaConfig(vision_config=vision, text_config=text, **_llava_tokens(tok))
+    return _save_model(VideoLlavaForConditionalGeneration, config, tok, folder, seed)
 
 
 def build_llava_onevision(folder: Path, seed: int = 0) -> Path:
     """``LlavaOnevisionForConditionalGeneration``: SigLIP vision 28 px / patch 14 (2×2 patches, pooled to
     1 per frame, + 1 newline per video), Qwen2 text of hidden 32."""
-    import torch
     from transformers import (
-        GenerationConfig,
         LlavaOnevisionConfig,
         LlavaOnevisionForConditionalGeneration,
         LlavaOnevisionImageProcessorPil,
@@ -121,39 +139,12 @@ def build_llava_onevision(folder: Path, seed: int = 0) -> Path:
     LlavaOnevisionImageProcessorPil(
         size={"height": 28, "width": 28}, image_grid_pinpoints=[[28, 28]]
     ).save_pretrained(folder)
-    vision = SiglipVisionConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        image_size=28,
-        patch_size=14,
-    )
-    text = Qwen2Config(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tok.pad_token_id,
-        eos_token_id=tok.eos_token_id,
-        bos_token_id=None,
-    )
+    vision = SiglipVisionConfig(**_VISION)
+    text = Qwen2Config(**_text_config(tok))
     config = LlavaOnevisionConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=tok.convert_tokens_to_ids("<image>"),
-        video_token_index=tok.convert_tokens_to_ids("<video>"),
-        vision_feature_layer=-1,
-        image_grid_pinpoints=[[28, 28]],
+        vision_config=vision, text_config=text, **_llava_tokens(tok), image_grid_pinpoints=[[28, 28]]
     )
-    torch.manual_seed(seed)
-    model = LlavaOnevisionForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model.save_pretrained(folder)
-    return folder
+    return _save_model(LlavaOnevisionForConditionalGeneration, config, tok, folder, seed)
 
 
 #: Qwen2.5-VL-7B-Instruct's chat template for one user turn with a video, with its default system turn.
@@ -178,9 +169,7 @@ LLAVA_NEXT_VIDEO_TEMPLATE = (
 def build_qwen2_5_vl(folder: Path, seed: int = 0) -> Path:
     """``Qwen2_5_VLForConditionalGeneration``: frames resized to 56 × 56 (``max_pixels`` 56²), patch 14,
     2 frames per temporal patch, merge 2 → 8 frames = 4 × 4 × 4 patches, 16 placeholders; text hidden 32."""
-    import torch
     from transformers import (
-        GenerationConfig,
         Qwen2_5_VLConfig,
         Qwen2_5_VLForConditionalGeneration,
         Qwen2VLImageProcessorPil,
@@ -205,20 +194,10 @@ def build_qwen2_5_vl(folder: Path, seed: int = 0) -> Path:
         "fullatt_block_indexes": [1],
         "tokens_per_second": 2,
     }
-    text = {
-        "vocab_size": len(tok),
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "max_position_embeddings": 2048,
-        # head_dim 8: the 3-D rotary sections (temporal, height, width) split its 4 frequencies.
-        "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 1, 1]},
-        "pad_token_id": tok.pad_token_id,
-        "eos_token_id": tok.eos_token_id,
-        "bos_token_id": None,
-    }
+    # head_dim 8: the 3-D rotary sections (temporal, height, width) split its 4 frequencies.
+    text = _text_config(
+        tok, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0, "mrope_section": [2, 1, 1]}
+    )
     ids = {
         name: tok.convert_tokens_to_ids(token)
         for name, token in (
@@ -229,20 +208,14 @@ def build_qwen2_5_vl(folder: Path, seed: int = 0) -> Path:
         )
     }
     config = Qwen2_5_VLConfig(vision_config=vision, text_config=text, **ids)
-    torch.manual_seed(seed)
-    model = Qwen2_5_VLForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model.save_pretrained(folder)
-    return folder
+    return _save_model(Qwen2_5_VLForConditionalGeneration, config, tok, folder, seed)
 
 
 def build_llava_next_video(folder: Path, seed: int = 0) -> Path:
     """``LlavaNextVideoForConditionalGeneration``: CLIP vision 28 px / patch 14 (2 × 2 patches, average
     pooled by 2 → 1 placeholder per frame), Llama text of hidden 32."""
-    import torch
     from transformers import (
         CLIPVisionConfig,
-        GenerationConfig,
         LlamaConfig,
         LlavaNextImageProcessorPil,
         LlavaNextVideoConfig,
@@ -255,40 +228,12 @@ def build_llava_next_video(folder: Path, seed: int = 0) -> Path:
     LlavaNextImageProcessorPil(
         size={"shortest_edge": 28}, crop_size={"height": 28, "width": 28}, image_grid_pinpoints=[[28, 28]]
     ).save_pretrained(folder)
-    vision = CLIPVisionConfig(
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        image_size=28,
-        patch_size=14,
-        projection_dim=16,
-    )
-    text = LlamaConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        pad_token_id=tok.pad_token_id,
-        eos_token_id=tok.eos_token_id,
-        bos_token_id=tok.convert_tokens_to_ids("<s>"),
-    )
+    vision = CLIPVisionConfig(**_VISION, projection_dim=16)
+    text = LlamaConfig(**_text_config(tok, bos_token_id=tok.convert_tokens_to_ids("<s>")))
     config = LlavaNextVideoConfig(
-        vision_config=vision,
-        text_config=text,
-        image_token_index=tok.convert_tokens_to_ids("<image>"),
-        video_token_index=tok.convert_tokens_to_ids("<video>"),
-        vision_feature_layer=-1,
-        image_grid_pinpoints=[[28, 28]],
+        vision_config=vision, text_config=text, **_llava_tokens(tok), image_grid_pinpoints=[[28, 28]]
     )
-    torch.manual_seed(seed)
-    model = LlavaNextVideoForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model.save_pretrained(folder)
-    return folder
+    return _save_model(LlavaNextVideoForConditionalGeneration, config, tok, folder, seed)
 
 
 #: Qwen2-Audio's chat template (``processing_qwen2_audio.py``'s default), for one user turn.
@@ -324,28 +269,10 @@ QWEN_AUDIO_SPECIAL = [
 OMNI_SPECIAL = [*QWEN_AUDIO_SPECIAL, "<|IMAGE|>", "<|VIDEO|>", "<|vision_bos|>", "<|vision_eos|>"]
 
 
-def _qwen2_text(tok: Any, **extra: Any) -> dict[str, Any]:
-    return {
-        "vocab_size": len(tok),
-        "hidden_size": 32,
-        "intermediate_size": 64,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "max_position_embeddings": 4096,
-        "pad_token_id": tok.pad_token_id,
-        "eos_token_id": tok.eos_token_id,
-        "bos_token_id": None,
-        **extra,
-    }
-
-
 def build_qwen2_audio(folder: Path, seed: int = 0) -> Path:
     """``Qwen2AudioForConditionalGeneration``: a 1-layer Whisper-style encoder of width 16 on 128 mel
     bins (the Whisper extractor's, as released), Qwen2 text of hidden 32."""
-    import torch
     from transformers import (
-        GenerationConfig,
         Qwen2AudioConfig,
         Qwen2AudioEncoderConfig,
         Qwen2AudioForConditionalGeneration,
@@ -361,14 +288,10 @@ def build_qwen2_audio(folder: Path, seed: int = 0) -> Path:
     )
     config = Qwen2AudioConfig(
         audio_config=audio,
-        text_config=Qwen2Config(**_qwen2_text(tok)),
+        text_config=Qwen2Config(**_text_config(tok, max_position_embeddings=4096)),
         audio_token_index=tok.convert_tokens_to_ids("<|AUDIO|>"),
     )
-    torch.manual_seed(seed)
-    model = Qwen2AudioForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    model.save_pretrained(folder)
-    return folder
+    return _save_model(Qwen2AudioForConditionalGeneration, config, tok, folder, seed)
 
 
 def _jsonable(value: Any) -> Any:
@@ -413,8 +336,10 @@ def build_qwen2_5_omni(folder: Path, seed: int = 0) -> Path:
             "out_hidden_size": 32,
             "fullatt_block_indexes": [0],
         },
-        "text_config": _qwen2_text(
-            tok, rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 1, 1]}
+        "text_config": _text_config(
+            tok,
+            max_position_embeddings=4096,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 1, 1]},
         ),
         "audio_token_index": ids("<|AUDIO|>"),
         "image_token_index": ids("<|IMAGE|>"),
