@@ -27,19 +27,17 @@ import numpy as np
 
 from ovmer.baselines.hf_audio import AUDIO_FAMILIES, HFAudioBaseline, load_audio_baseline
 from ovmer.baselines.hf_common import (
+    AdapterCore,
     answer_records,
-    build_merger,
     chat_template,
     generate_answers,
-    generate_kwargs,
     prompt_details,
     ready_for_batches,
     resolve_device_dtype,
-    run_identity,
     run_settings,
 )
 from ovmer.baselines.prompts import question
-from ovmer.baselines.spec import HFSpec, parse_hf_spec, resolve_modalities
+from ovmer.baselines.spec import HFSpec, parse_hf_spec
 from ovmer.baselines.video_pixels import VideoBatch, qwen_vl_video_batch, stacked_video_batch
 from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
@@ -129,7 +127,7 @@ VIDEO_FAMILIES: dict[str, VideoFamily] = {
 }
 
 
-class HFVideoBaseline:
+class HFVideoBaseline(AdapterCore):
     """A transformers-native video + text model as an :class:`~ovmer.inference.protocol.AnswerModel`.
 
     Args:
@@ -148,20 +146,17 @@ class HFVideoBaseline:
         image_processor: Any,
         chat_template: str,
     ) -> None:
-        self.spec = spec
-        self.options = spec.options
-        self.family = family
-        self.model = model
-        self.tokenizer = tokenizer
-        self.image_processor = image_processor
-        self.chat_template = chat_template
-        self.modalities = resolve_modalities(self.options, family.modalities, spec.source)
-        self.batch_size = self.options.batch_size
-        self.generate_kwargs = generate_kwargs(
-            self.options, family.paper_decoding, family.model_type, spec.source
+        self.set_up_core(
+            spec,
+            model,
+            tokenizer,
+            chat_template,
+            model_type=family.model_type,
+            supported=family.modalities,
+            paper_decoding=family.paper_decoding,
         )
-        self.merger = build_merger(self.options)
-        self.identity = run_identity(spec, family.model_type, self.modalities)
+        self.family = family
+        self.image_processor = image_processor
 
     def run_settings(self) -> dict[str, Any]:
         """What a results folder records about this model (and checks on resume)."""

@@ -31,19 +31,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from ovmer.baselines.hf_common import (
+    AdapterCore,
     answer_records,
-    build_merger,
     chat_template,
     generate_answers,
-    generate_kwargs,
     prompt_details,
     ready_for_batches,
     resolve_device_dtype,
-    run_identity,
     run_settings,
 )
 from ovmer.baselines.prompts import question
-from ovmer.baselines.spec import HFSpec, resolve_modalities
+from ovmer.baselines.spec import HFSpec
 from ovmer.baselines.video_pixels import qwen_vl_video_patches
 from ovmer.data.registry import Sample
 from ovmer.errors import ModelError
@@ -96,7 +94,7 @@ def audio_token_count(feature_frames: int) -> int:
     return ((feature_frames - 1) // 2 + 1 - 2) // 2 + 1
 
 
-class HFAudioBaseline:
+class HFAudioBaseline(AdapterCore):
     """A transformers-native model that hears as an :class:`~ovmer.inference.protocol.AnswerModel`.
 
     Args:
@@ -117,19 +115,18 @@ class HFAudioBaseline:
         image_processor: Any,
         chat_template: str,
     ) -> None:
-        self.spec = spec
-        self.options = spec.options
+        self.set_up_core(
+            spec,
+            model,
+            tokenizer,
+            chat_template,
+            model_type=family.model_type,
+            supported=family.modalities,
+            paper_decoding=None,
+        )
         self.family = family
-        self.model = model
-        self.tokenizer = tokenizer
         self.feature_extractor = feature_extractor
         self.image_processor = image_processor
-        self.chat_template = chat_template
-        self.modalities = resolve_modalities(self.options, family.modalities, spec.source)
-        self.batch_size = self.options.batch_size
-        self.generate_kwargs = generate_kwargs(self.options, None, family.model_type, spec.source)
-        self.merger = build_merger(self.options)
-        self.identity = run_identity(spec, family.model_type, self.modalities)
 
     def run_settings(self) -> dict[str, Any]:
         """What a results folder records about this model (and checks on resume)."""

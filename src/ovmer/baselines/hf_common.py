@@ -15,10 +15,37 @@ from pathlib import Path
 from typing import Any
 
 from ovmer.baselines.prompts import clean_answer, prompt_sha256
-from ovmer.baselines.spec import BaselineOptions, HFSpec
+from ovmer.baselines.spec import BaselineOptions, HFSpec, resolve_modalities
 from ovmer.errors import BaselineSpecError, ModelError
 from ovmer.media.inputs import ModelInputs
 from ovmer.results.record import AnswerRecord
+
+
+class AdapterCore:
+    """What every ``hf:`` adapter holds: the spec and its options, the loaded model and tokenizer,
+    the chat template, the resolved modalities, the generation settings, the merger and the identity."""
+
+    def set_up_core(
+        self,
+        spec: HFSpec,
+        model: Any,
+        tokenizer: Any,
+        chat_template: str,
+        *,
+        model_type: str,
+        supported: tuple[str, ...],
+        paper_decoding: Any,
+    ) -> None:
+        self.spec = spec
+        self.options = spec.options
+        self.model = model
+        self.tokenizer = tokenizer
+        self.chat_template = chat_template
+        self.modalities = resolve_modalities(self.options, supported, spec.source)
+        self.batch_size = self.options.batch_size
+        self.generate_kwargs = generate_kwargs(self.options, paper_decoding, model_type, spec.source)
+        self.merger = build_merger(self.options)
+        self.identity = run_identity(spec, model_type, self.modalities)
 
 
 def build_merger(options: BaselineOptions) -> Any:

@@ -25,14 +25,13 @@ head movement   std of the nose position over the clip > 0.12 (× eye-corner dis
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ovmer.errors import OvmerError
+from ovmer.media.faces import quiet_native_stderr
 
 THRESHOLDS = {
     "smile_mouth_width": 0.58,
@@ -74,27 +73,9 @@ def frame_measures(points: np.ndarray) -> dict[str, float]:
     }
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence the C++ log lines MediaPipe/TFLite write straight to file descriptor 2 (they are
-    informational and would clutter ``ovmer describe``); Python exceptions still propagate."""
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real stderr (some embedded runners)
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def detect_landmarks(frames: Sequence[np.ndarray]) -> list[np.ndarray | None]:
     """Face-mesh landmarks per frame: ``(478, 2)`` pixel coordinates, or ``None`` without a face."""
-    with _quiet_native_stderr():
+    with quiet_native_stderr():
         return _detect_landmarks(frames)
 
 
