@@ -1,9 +1,9 @@
 """A real OpenAI-compatible multimodal chat server on 127.0.0.1 for the ``openai:`` answer model.
 
-Standard library + Pillow only (``http.server``), the sibling of ``tests/llm/openai_server.py``. It
-serves ``/v1/chat/completions`` and *checks* each request the way a strict server would: one user
-message whose parts are ``image_url`` data URLs that decode as images, at most one ``input_audio``
-part holding a mono 16-bit WAV, and exactly one ``text`` part, last. A malformed request gets
+Standard library + Pillow only (``http.server``), the sibling of ``tests/llm/openai_server.py`` (both
+on ``tests/http_server.py``). It serves ``/v1/chat/completions`` and *checks* each request the way a
+strict server would: one user message whose parts are ``image_url`` data URLs that decode as images,
+at most one ``input_audio`` part holding a mono 16-bit WAV, and exactly one ``text`` part, last. A malformed request gets
 HTTP 400 (not retried), so a client bug fails the test. It records what it decoded
 (:class:`SeenRequest`), can fail the first N requests with a chosen status (retries) or sleep
 before answering (timeouts, concurrency), and counts the requests in flight.
@@ -15,19 +15,17 @@ which the client turns into a space) a sentence the lexicon extractor maps to ``
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
-import json
 import threading
-import time
 import wave
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from PIL import Image
+
+from ..http_server import CountingJSONHandler, serve_handler
 
 
 @dataclass
@@ -128,37 +126,8 @@ def answer_for(seen: SeenRequest) -> str:
 
 
 def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
-
-        def _send(self, code: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client timed out
-                self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            with state.lock:
-                state.requests += 1
-                number = state.requests
-                state.in_flight += 1
-                state.max_in_flight = max(state.max_in_flight, state.in_flight)
-            try:
-                status, payload = self._answer(body, number)
-            finally:
-                # Before the reply goes out: once the client has it, it may send its next request.
-                with state.lock:
-                    state.in_flight -= 1
-            self._send(status, payload)
-
-        def _answer(self, body: dict[str, Any], number: int) -> tuple[int, dict[str, Any]]:
-            if state.delay_s:
-                time.sleep(state.delay_s)
+    class Handler(CountingJSONHandler):
+        def answer(self, body: dict[str, Any], number: int) -> tuple[int, dict[str, Any]]:
             if self.path != "/v1/chat/completions":
                 return 404, {"error": {"message": f"no route {self.path}"}}
             if number <= state.fail_first:
@@ -179,20 +148,11 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 "usage": usage,
             }
 
+    Handler.state = state
     return Handler
 
 
-@contextmanager
-def serve(state: ServerState) -> Iterator[str]:
+def serve(state: ServerState) -> AbstractContextManager[str]:
     """Run the server in a thread on a free port; yields the ``http://127.0.0.1:PORT/v1`` base URL and
     stops the server on exit."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serve_handler(make_handler(state))

@@ -7,18 +7,16 @@ exercise timeouts), and records the largest number of requests it handled at onc
 
 from __future__ import annotations
 
-import contextlib
-import json
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from ovmer.llm.backends import HFChatBackend
 from ovmer.llm.settings import SamplingSettings
+
+from ..http_server import CountingJSONHandler, serve_handler
 
 
 @dataclass
@@ -45,40 +43,11 @@ def _sampling(body: dict[str, Any]) -> SamplingSettings:
 
 
 def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
+    class Handler(CountingJSONHandler):
+        def record(self, body: dict[str, Any]) -> None:
+            state.bodies.append(body)
 
-        def _send(self, code: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # client timed out
-                self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length))
-            with state.lock:
-                state.requests += 1
-                state.bodies.append(body)
-                number = state.requests
-                state.in_flight += 1
-                state.max_in_flight = max(state.max_in_flight, state.in_flight)
-            try:
-                status, payload = self._answer(body, number)
-            finally:
-                # Before the reply goes out: once the client has it, it may send its next request,
-                # which must not find this one still counted (the count would exceed the client's limit).
-                with state.lock:
-                    state.in_flight -= 1
-            self._send(status, payload)
-
-        def _answer(self, body: dict[str, Any], number: int) -> tuple[int, dict[str, Any]]:
-            if state.delay_s:
-                time.sleep(state.delay_s)
+        def answer(self, body: dict[str, Any], number: int) -> tuple[int, dict[str, Any]]:
             if number <= state.fail_first:
                 return 503, {"error": {"message": "warming up"}}
             with state.model_lock:
@@ -101,19 +70,10 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                     backend.sampling = saved
             return 200, {"object": "chat.completion", "model": body.get("model"), "choices": choices}
 
+    Handler.state = state
     return Handler
 
 
-@contextmanager
-def serve(state: ServerState) -> Iterator[str]:
+def serve(state: ServerState) -> AbstractContextManager[str]:
     """Run the server in a thread on a free port; yields the ``http://127.0.0.1:PORT/v1`` base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    return serve_handler(make_handler(state))
