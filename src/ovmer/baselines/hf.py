@@ -34,14 +34,12 @@ from ovmer.baselines.hf_common import (
     prompt_details,
     ready_for_batches,
     resolve_device_dtype,
-    run_settings,
 )
 from ovmer.baselines.prompts import question
 from ovmer.baselines.spec import HFSpec, parse_hf_spec
 from ovmer.baselines.video_pixels import VideoBatch, qwen_vl_video_batch, stacked_video_batch
-from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
-from ovmer.media.inputs import ModelInputs, build_model_inputs
+from ovmer.media.inputs import ModelInputs
 from ovmer.results.record import AnswerRecord
 
 
@@ -157,13 +155,6 @@ class HFVideoBaseline(AdapterCore):
         )
         self.family = family
         self.image_processor = image_processor
-
-    def run_settings(self) -> dict[str, Any]:
-        """What a results folder records about this model (and checks on resume)."""
-        return run_settings(self.spec, self.family.model_type, self.modalities, self.generate_kwargs)
-
-    def load(self, sample: Sample) -> ModelInputs:
-        return build_model_inputs(sample.media(), "frame", n_frames=self.options.frames)
 
     def question_for(self, inputs: ModelInputs) -> str:
         """Upstream's V, with the sample's subtitle when ``subtitle=on`` (an absent subtitle is empty)."""

@@ -38,15 +38,13 @@ from ovmer.baselines.hf_common import (
     prompt_details,
     ready_for_batches,
     resolve_device_dtype,
-    run_settings,
 )
 from ovmer.baselines.prompts import question
 from ovmer.baselines.spec import HFSpec
 from ovmer.baselines.video_pixels import qwen_vl_video_patches
-from ovmer.data.registry import Sample
 from ovmer.errors import ModelError
 from ovmer.media.audio import SAMPLE_RATE
-from ovmer.media.inputs import ModelInputs, build_model_inputs
+from ovmer.media.inputs import ModelInputs
 from ovmer.results.record import AnswerRecord
 
 #: Video frame pixel range of ``Qwen2_5OmniProcessor.videos_kwargs`` (``processing_qwen2_5_omni.py``).
@@ -127,13 +125,6 @@ class HFAudioBaseline(AdapterCore):
         self.family = family
         self.feature_extractor = feature_extractor
         self.image_processor = image_processor
-
-    def run_settings(self) -> dict[str, Any]:
-        """What a results folder records about this model (and checks on resume)."""
-        return run_settings(self.spec, self.family.model_type, self.modalities, self.generate_kwargs)
-
-    def load(self, sample: Sample) -> ModelInputs:
-        return build_model_inputs(sample.media(), "frame", n_frames=self.options.frames)
 
     def question_for(self, inputs: ModelInputs) -> str:
         """Upstream's V when the video is sent, else A; with the subtitle when ``subtitle=on``."""

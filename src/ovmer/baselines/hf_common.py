@@ -16,8 +16,9 @@ from typing import Any
 
 from ovmer.baselines.prompts import clean_answer, prompt_sha256
 from ovmer.baselines.spec import BaselineOptions, HFSpec, resolve_modalities
+from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
-from ovmer.media.inputs import ModelInputs
+from ovmer.media.inputs import ModelInputs, build_model_inputs
 from ovmer.results.record import AnswerRecord
 
 
@@ -46,6 +47,15 @@ class AdapterCore:
         self.generate_kwargs = generate_kwargs(self.options, paper_decoding, model_type, spec.source)
         self.merger = build_merger(self.options)
         self.identity = run_identity(spec, model_type, self.modalities)
+        self.model_type = model_type
+
+    def run_settings(self) -> dict[str, Any]:
+        """What a results folder records about this model (and checks on resume)."""
+        return run_settings(self.spec, self.model_type, self.modalities, self.generate_kwargs)
+
+    def load(self, sample: Sample) -> ModelInputs:
+        """The sample's frames and audio through the one inputs builder (its provenance is recorded)."""
+        return build_model_inputs(sample.media(), "frame", n_frames=self.options.frames)
 
 
 def build_merger(options: BaselineOptions) -> Any:
