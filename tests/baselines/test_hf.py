@@ -3,19 +3,16 @@ checkpoints built offline (tests/baselines/tiny_models.py) and a two-clip MER202
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from ovmer.baselines.prompts import VIDEO_QUESTION, prompt_sha256
-from ovmer.cli.main import app
 from ovmer.data.registry import load_samples
 from ovmer.errors import BaselineSpecError
 from ovmer.inference.model_table import build_answer_model
+from tests.baselines.conftest import assert_batch_one_matches, bench_mer2023
 from tests.baselines.tiny_models import (
     build_llava_next_video,
     build_llava_onevision,
@@ -41,30 +38,6 @@ ADAPTERS: dict[str, tuple[Callable[[Path], Path], Callable[[str], str]]] = {
 }
 
 
-def _labels(path: Path, corpus: dict[str, dict[str, object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, test1_corpus=np.array(corpus, dtype=object))
-
-
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """MER2023 with two synthesized clips, one with a subtitle and one without."""
-    from tests.models.helpers import write_clip
-
-    root = tmp_path_factory.mktemp("data")
-    mer = root / "mer2023-dataset-process"
-    _labels(
-        mer / "label-6way.npz", {"m_one": {"emo": "happy", "val": 0.0}, "m_two": {"emo": "sad", "val": 0.0}}
-    )
-    (mer / "video").mkdir()
-    write_clip(mer / "video" / "m_one.mp4", [(200, 150, 120 - 10 * i) for i in range(9)], audio_seconds=1.0)
-    write_clip(mer / "video" / "m_two.mp4", [(20, 60 + 10 * i, 200) for i in range(9)], audio_seconds=1.0)
-    (mer / "transcription-engchi-polish.csv").write_text(
-        "name,chinese,english\nm_one,x,I am happy.\nm_two,y,\n", encoding="utf-8"
-    )
-    return root
-
-
 @pytest.fixture(scope="module", params=sorted(ADAPTERS))
 def tiny_model(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     model_type = request.param
@@ -75,17 +48,9 @@ def tiny_model(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 def test_bench_end_to_end(tiny_model: tuple[str, Path], tree: Path, tmp_path: Path, wheel_dir: Path) -> None:
     """Records with provenance and the prompt's hashes; batched greedy answers equal batch-1 answers."""
     model_type, folder = tiny_model
-    out = tmp_path / "run"
     spec = f"hf:{folder}?max_new_tokens=4&batch_size=2"
-    args = ["bench", "--model", spec, "--datasets", "mer2023", "--root", str(tree), "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--assets", str(wheel_dir)])
-    assert result.exit_code == 0, result.output
-    results = json.loads((out / "results.json").read_text())
+    results, records = bench_mer2023(spec, tree, tmp_path / "run", wheel_dir)
     assert results["model"].startswith(f"hf:{folder}[{model_type};decoding=greedy,frames=8,max_new_tokens=4,")
-    records = {
-        r["name"]: r for r in map(json.loads, (out / "mer2023" / "answers.jsonl").read_text().splitlines())
-    }
-    assert set(records) == {"m_one", "m_two"}
     template = ADAPTERS[model_type][1]
     questions = {"m_one": "Subtitle content of this video: I am happy.; " + VIDEO_QUESTION}
     questions["m_two"] = "Subtitle content of this video: ; " + VIDEO_QUESTION  # empty subtitle, as upstream
@@ -113,11 +78,7 @@ def test_bench_end_to_end(tiny_model: tuple[str, Path], tree: Path, tmp_path: Pa
         == "5c3fd0b3d3eb7513b01b7f13816d973d5ba1e28eec36de8d5d2fc435eff4d40d"
     )
 
-    one_at_a_time = build_answer_model(f"hf:{folder}?max_new_tokens=4&batch_size=1")
-    for sample in load_samples(tree, "mer2023"):
-        (alone,) = one_at_a_time.answer_batch([one_at_a_time.load(sample)])
-        assert not isinstance(alone, Exception)
-        assert alone.text == records[sample.name]["text"]
+    assert_batch_one_matches(f"hf:{folder}?max_new_tokens=4&batch_size=1", tree, records)
 
 
 def test_subtitle_off_asks_v_alone(tree: Path, tmp_path: Path) -> None:

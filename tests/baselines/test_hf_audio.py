@@ -1,25 +1,22 @@
 """``hf:`` audio adapters end to end: ``ovmer bench`` on tiny random-weight Qwen2-Audio and Qwen2.5-Omni
 (thinker) checkpoints built offline (tests/baselines/tiny_models.py) and the two-clip MER2023 tree of
-test_hf.py; Omni with each Table 2 input row (A,T / V,T / A,V,T)."""
+conftest.py; Omni with each Table 2 input row (A,T / V,T / A,V,T)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from ovmer.baselines.prompts import AUDIO_QUESTION, VIDEO_QUESTION, prompt_sha256
-from ovmer.cli.main import app
 from ovmer.data.registry import load_samples
 from ovmer.errors import BaselineSpecError
 from ovmer.inference.model_table import build_answer_model
 from ovmer.media.audio import load_audio
-from tests.baselines.test_hf import tree  # noqa: F401  (the two-clip MER2023 tree fixture)
+from tests.baselines.conftest import assert_batch_one_matches, bench_mer2023
 from tests.baselines.tiny_models import build_qwen2_5_omni, build_qwen2_audio
 
 SYSTEM = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
@@ -58,7 +55,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_bench_end_to_end(
     case: tuple[str, str],
     folders: dict[str, Path],
-    tree: Path,  # noqa: F811
+    tree: Path,
     tmp_path: Path,
     wheel_dir: Path,
 ) -> None:
@@ -66,18 +63,10 @@ def test_bench_end_to_end(
     model_type, modalities = case
     _, template, family = CASES[case]
     folder = folders[model_type]
-    out = tmp_path / "run"
     spec = f"hf:{folder}?max_new_tokens=4&batch_size=2&modalities={modalities}"
-    args = ["bench", "--model", spec, "--datasets", "mer2023", "--root", str(tree), "--out", str(out)]
-    result = CliRunner().invoke(app, [*args, "--assets", str(wheel_dir)])
-    assert result.exit_code == 0, result.output
-    results = json.loads((out / "results.json").read_text())
+    results, records = bench_mer2023(spec, tree, tmp_path / "run", wheel_dir)
     assert results["model"].startswith(f"hf:{folder}[{model_type};decoding=greedy,frames=8,max_new_tokens=4,")
     assert f"modalities={modalities}," in results["model"]
-    records = {
-        r["name"]: r for r in map(json.loads, (out / "mer2023" / "answers.jsonl").read_text().splitlines())
-    }
-    assert set(records) == {"m_one", "m_two"}
     fixed, prefix = (
         (VIDEO_QUESTION, "Subtitle content of this video: ")
         if family == "video"
@@ -102,11 +91,9 @@ def test_bench_end_to_end(
             assert details["audio_seconds"] == pytest.approx(provenance["audio_seconds"], abs=1e-3)
     assert records["m_one"]["details"]["prompt_sha256"] == PROMPT_SHA256[case]
 
-    one_at_a_time = build_answer_model(f"hf:{folder}?max_new_tokens=4&batch_size=1&modalities={modalities}")
-    for sample in load_samples(tree, "mer2023"):
-        (alone,) = one_at_a_time.answer_batch([one_at_a_time.load(sample)])
-        assert not isinstance(alone, Exception)
-        assert alone.text == records[sample.name]["text"]
+    assert_batch_one_matches(
+        f"hf:{folder}?max_new_tokens=4&batch_size=1&modalities={modalities}", tree, records
+    )
 
 
 def _fed(model: Any, items: list[Any]) -> dict[str, Any]:
@@ -127,7 +114,7 @@ def _fed(model: Any, items: list[Any]) -> dict[str, Any]:
 def test_audio_features_are_the_whisper_extractor_on_the_builders_waveform(
     model_type: str,
     folders: dict[str, Path],
-    tree: Path,  # noqa: F811
+    tree: Path,
 ) -> None:
     """The features fed equal the checkpoint's Whisper extractor on ``ModelInputs.waveform`` (the whole
     track the builder decoded); inputs without it (a ``prepare`` cache) read the recorded file again."""
