@@ -53,11 +53,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach the hub: the GPU mac
 import numpy as np
 import torch
 
+from _common import SUBTITLE, UNIBENCH_CLIPS, best_of
 from ovmer.baselines.prompts import AUDIO_QUESTION, VIDEO_QUESTION
 from ovmer.media.inputs import ModelInputs
 
-UNIBENCH_CLIPS = 12_799  # MER-UniBench test clips, docs/model.md
-SUBTITLE = "I don't know! I, I, I don't have experience in this area."
 DTYPES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
 
 # --- released configs, written out by hand (architecture values of each hub id's config.json) ----------
@@ -100,6 +99,15 @@ VIDEO_LLAVA_7B: dict[str, Any] = {
     },
 }
 
+#: The Qwen2-7B decoder shape LLaVA-OneVision-7B, Qwen2.5-VL-7B and Qwen2.5-Omni-7B's thinker share.
+_QWEN2_7B_LLM: dict[str, Any] = {
+    "hidden_size": 3584,
+    "intermediate_size": 18944,
+    "num_hidden_layers": 28,
+    "num_attention_heads": 28,
+    "num_key_value_heads": 4,
+}
+
 #: LLaVA-OneVision-Qwen2-7B: llava-hf/llava-onevision-qwen2-7b-ov-hf, config.json (the 36 anyres
 #: grid points are 384 x {1..6} by 384 x {1..6}).
 LLAVA_ONEVISION_7B: dict[str, Any] = {
@@ -114,11 +122,7 @@ LLAVA_ONEVISION_7B: dict[str, Any] = {
     "text_config": {
         "model_type": "qwen2",
         "vocab_size": 152128,
-        "hidden_size": 3584,
-        "intermediate_size": 18944,
-        "num_hidden_layers": 28,
-        "num_attention_heads": 28,
-        "num_key_value_heads": 4,
+        **_QWEN2_7B_LLM,
         "max_position_embeddings": 32768,
         "rms_norm_eps": 1e-06,
         "rope_theta": 1000000.0,
@@ -155,6 +159,21 @@ LLAVA_NEXT_VIDEO_7B: dict[str, Any] = {
     "vision_config": {**VIDEO_LLAVA_7B["vision_config"], "image_size": 336},
 }
 
+#: The window-attention ViT that Qwen2.5-VL-7B and Qwen2.5-Omni-7B's thinker share.
+_QWEN2_5_VIT: dict[str, Any] = {
+    "depth": 32,
+    "hidden_size": 1280,
+    "intermediate_size": 3420,
+    "num_heads": 16,
+    "out_hidden_size": 3584,
+    "patch_size": 14,
+    "spatial_merge_size": 2,
+    "temporal_patch_size": 2,
+    "window_size": 112,
+    "fullatt_block_indexes": [7, 15, 23, 31],
+    "hidden_act": "silu",
+}
+
 #: Qwen2.5-VL-7B-Instruct: Qwen/Qwen2.5-VL-7B-Instruct, config.json.
 QWEN2_5_VL_7B: dict[str, Any] = {
     "model_type": "qwen2_5_vl",
@@ -165,11 +184,7 @@ QWEN2_5_VL_7B: dict[str, Any] = {
     "text_config": {
         "model_type": "qwen2_5_vl_text",
         "vocab_size": 152064,
-        "hidden_size": 3584,
-        "intermediate_size": 18944,
-        "num_hidden_layers": 28,
-        "num_attention_heads": 28,
-        "num_key_value_heads": 4,
+        **_QWEN2_7B_LLM,
         "max_position_embeddings": 128000,
         "rms_norm_eps": 1e-06,
         "rope_theta": 1000000.0,
@@ -179,22 +194,7 @@ QWEN2_5_VL_7B: dict[str, Any] = {
         "bos_token_id": 151643,
         "eos_token_id": 151645,
     },
-    "vision_config": {
-        "model_type": "qwen2_5_vl",
-        "depth": 32,
-        "hidden_size": 1280,
-        "intermediate_size": 3420,
-        "num_heads": 16,
-        "out_hidden_size": 3584,
-        "patch_size": 14,
-        "spatial_merge_size": 2,
-        "temporal_patch_size": 2,
-        "window_size": 112,
-        "fullatt_block_indexes": [7, 15, 23, 31],
-        "hidden_act": "silu",
-        "in_chans": 3,
-        "tokens_per_second": 2,
-    },
+    "vision_config": {"model_type": "qwen2_5_vl", **_QWEN2_5_VIT, "in_chans": 3, "tokens_per_second": 2},
 }
 
 _WHISPER_LARGE_ENCODER: dict[str, Any] = {
@@ -254,28 +254,14 @@ QWEN2_5_OMNI_7B: dict[str, Any] = {
         },
         "vision_config": {
             "model_type": "qwen2_5_omni_vision_encoder",
-            "depth": 32,
-            "hidden_size": 1280,
-            "intermediate_size": 3420,
-            "num_heads": 16,
-            "out_hidden_size": 3584,
-            "patch_size": 14,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "window_size": 112,
-            "fullatt_block_indexes": [7, 15, 23, 31],
-            "hidden_act": "silu",
+            **_QWEN2_5_VIT,
             "in_channels": 3,
             "tokens_per_second": 25,
         },
         "text_config": {
             "model_type": "qwen2_5_omni_text",
             "vocab_size": 152064,
-            "hidden_size": 3584,
-            "intermediate_size": 18944,
-            "num_hidden_layers": 28,
-            "num_attention_heads": 28,
-            "num_key_value_heads": 4,
+            **_QWEN2_7B_LLM,
             "max_position_embeddings": 32768,
             "rms_norm_eps": 1e-06,
             "rope_theta": 1000000.0,
@@ -731,36 +717,6 @@ def synthetic_inputs(n: int) -> list[ModelInputs]:
     return items
 
 
-class RssPeak:
-    """Peak resident memory of this process while the block runs (CPU runs), sampled every 5 ms."""
-
-    def __init__(self) -> None:
-        import threading
-
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    @staticmethod
-    def _rss() -> int:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            time.sleep(0.005)
-
-    def __enter__(self) -> RssPeak:
-        self.peak = self._rss()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def _answer(model: Any, items: list[ModelInputs]) -> int:
     """One ``answer_batch`` (as the runner calls it); the tokens generated. Any failed clip is fatal."""
     records = model.answer_batch(items)
@@ -773,18 +729,7 @@ def _answer(model: Any, items: list[ModelInputs]) -> int:
 def measure(model: Any, batch: int, repeats: int, cuda: bool) -> dict[str, Any]:
     items = synthetic_inputs(batch)
     _answer(model, items)  # warm-up
-    if cuda:
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    best = float("inf")  # best of --repeats: robust to other load on a shared machine
-    with RssPeak() as rss:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            generated = _answer(model, items)
-            if cuda:
-                torch.cuda.synchronize()
-            best = min(best, time.perf_counter() - start)
-    peak = torch.cuda.max_memory_allocated() if cuda else rss.peak
+    best, generated, peak = best_of(lambda: _answer(model, items), repeats, cuda)
     return {
         "batch": batch,
         "clips_per_s": batch / best,

@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
-import time
 from typing import Any
 
 import numpy as np
 import torch
 
+from _common import SUBTITLE, UNIBENCH_CLIPS, best_of
 from ovmer.inference.engine import AffectGPTEngine
 from ovmer.media.inputs import ModelInputs
 from ovmer.models.configuration_affectgpt import AffectGPTConfig
@@ -35,37 +34,6 @@ from ovmer.models.modeling_affectgpt import AffectGPTModel
 from ovmer.models.processing_affectgpt import AffectGPTProcessor
 from ovmer.models.random_weights import random_weight_model
 from ovmer.models.tiny import tiny_config, tiny_tokenizer
-
-UNIBENCH_CLIPS = 12_799
-SUBTITLE = "I don't know! I, I, I don't have experience in this area."
-
-
-class RssPeak:
-    """Peak resident memory of this process while the block runs (CPU runs), sampled every 5 ms."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._page = os.sysconf("SC_PAGE_SIZE")
-
-    def _rss(self) -> int:
-        with open("/proc/self/statm") as handle:
-            return int(handle.read().split()[1]) * self._page
-
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            time.sleep(0.005)
-
-    def __enter__(self) -> RssPeak:
-        self.peak = self._rss()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def tiny_engine(visual: str) -> AffectGPTEngine:
@@ -107,19 +75,12 @@ def measure(
     inputs = synthetic_inputs(batch, visual)
     settings = DecodingSettings(max_new_tokens=new_tokens)
     engine.respond(inputs, [SUBTITLE] * batch, "ovlabels", DecodingSettings(max_new_tokens=2))  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    best = float("inf")  # best of --repeats: robust to other load on a shared machine
-    with RssPeak() as rss:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            out = engine.respond(inputs, [SUBTITLE] * batch, "ovlabels", settings)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            best = min(best, time.perf_counter() - start)
+    best, out, peak = best_of(
+        lambda: engine.respond(inputs, [SUBTITLE] * batch, "ovlabels", settings),
+        repeats,
+        device.type == "cuda",
+    )
     generated = sum(len(r.token_ids) for r in out)
-    peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else rss.peak
     return {
         "batch": batch,
         "samples_per_s": batch / best,
