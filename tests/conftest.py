@@ -16,6 +16,19 @@ REFERENCE = Path(
 RUN = "emercoarse_highlevelfilter4_outputhybird_bestsetup_bestfusion_lz_20250110100"
 
 
+def results_with_broken_checkpoint(published: Path, tmp_path: Path) -> Path:
+    """A copy of the published MER2023 results under ``tmp_path / "results"`` whose epoch-35 checkpoint
+    is garbage (not a readable .npz)."""
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(published / "results-mer2023", results / "results-mer2023")
+    broken = results / "results-mer2023" / RUN / "checkpoint_000035_loss_0.597-openset.npz"
+    broken.chmod(0o644)
+    broken.write_bytes(b"garbage")
+    return results
+
+
 @pytest.fixture(scope="session")
 def reference() -> Path:
     """The shared reference folder; tests that need it skip with a clear message when it is absent."""

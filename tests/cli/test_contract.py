@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ovmer.cli.main import app
-from tests.conftest import RUN
+from tests.conftest import RUN, results_with_broken_checkpoint
 
 runner = CliRunner()
 
@@ -126,11 +125,7 @@ def test_unibench_exit_codes(assets_env: Path, published: Path, gt_root: Path, t
 def test_paper_protocol_notes_each_failed_checkpoint(
     assets_env: Path, published: Path, gt_root: Path, tmp_path: Path
 ) -> None:
-    results = tmp_path / "results"
-    shutil.copytree(published / "results-mer2023", results / "results-mer2023")
-    broken = results / "results-mer2023" / RUN / "checkpoint_000035_loss_0.597-openset.npz"
-    broken.chmod(0o644)
-    broken.write_bytes(b"garbage")
+    results = results_with_broken_checkpoint(published, tmp_path)
     code, output = _invoke(
         "unibench", results, "--gt-root", gt_root, "--protocol", "paper", "--datasets", "mer2023"
     )

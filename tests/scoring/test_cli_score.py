@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ovmer.cli.main import app
-from tests.conftest import RUN
+from tests.conftest import RUN, results_with_broken_checkpoint
 from tests.metrics.test_published_fixtures import OV_F_PERCENT
 
 runner = CliRunner()
@@ -162,11 +161,7 @@ def test_convert_round_trip_and_ovmer_layout(
 def test_unibench_records_a_broken_checkpoint_and_goes_on(
     assets_env: Path, published: Path, gt_root: Path, tmp_path: Path
 ) -> None:
-    results = tmp_path / "results"
-    shutil.copytree(published / "results-mer2023", results / "results-mer2023")
-    broken = results / "results-mer2023" / RUN / "checkpoint_000035_loss_0.597-openset.npz"
-    broken.chmod(0o644)
-    broken.write_bytes(b"garbage")
+    results = results_with_broken_checkpoint(published, tmp_path)
     out = tmp_path / "u.json"
     result = _invoke("unibench", results, "--gt-root", gt_root, "--protocol", "paper", "--json", out)
     assert result.exit_code == 0, result.output
