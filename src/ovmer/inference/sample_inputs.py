@@ -72,9 +72,11 @@ class SampleLoader:
         )
 
     def _from_cache(self, sample: Sample) -> ModelInputs | None:
-        if self.cache is None or not self.cache.is_done(sample.name):
+        if self.cache is None:
             return None
-        inputs = self.cache.read(sample.name)
+        inputs = self.cache.read_if_done(sample.name)
+        if inputs is None:
+            return None
         visual = inputs.faces if self.visual_kind == "face" else inputs.frames
         if visual is None or visual.shape[0] != DEFAULT_NUM_FRAMES:
             return None  # frames not saved, or another frame count: build instead

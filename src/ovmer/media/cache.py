@@ -38,7 +38,7 @@ import numpy as np
 
 from ovmer.errors import DatasetError
 from ovmer.media.audio import SAMPLE_RATE
-from ovmer.media.faces import faces_for_model
+from ovmer.media.faces import check_face_array, faces_for_model
 from ovmer.media.inputs import InputProvenance, ModelInputs, read_face_array
 
 SETTINGS_FILE = "prepare.json"
@@ -121,9 +121,13 @@ class InputsCache:
 
     def is_done(self, name: str) -> bool:
         """True when the sample's meta file and every file it lists exist with their recorded sizes."""
+        return self._complete_meta(name) is not None
+
+    def _complete_meta(self, name: str) -> dict[str, Any] | None:
+        """The sample's meta record when it and every file it lists exist with their recorded sizes."""
         meta = self.read_meta(name)
         if meta is None:
-            return False
+            return None
         sizes: dict[str, int] = meta.get("file_sizes", {})
         for key in ("frames_file", "face_file", "audio_file"):
             stored = meta.get(key)
@@ -131,8 +135,8 @@ class InputsCache:
                 continue
             path = self._path(stored)
             if not path.is_file() or (stored in sizes and path.stat().st_size != sizes[stored]):
-                return False
-        return True
+                return None
+        return meta
 
     def _path(self, stored: str) -> Path:
         return Path(stored) if Path(stored).is_absolute() else self.folder / stored
@@ -187,12 +191,20 @@ class InputsCache:
             DatasetError: the sample is not (completely) in the cache, or a file's content differs
                 from the digest recorded when it was written.
         """
-        meta = self.read_meta(name) if self.is_done(name) else None
-        if meta is None:
+        inputs = self.read_if_done(name, n_frames)
+        if inputs is None:
             raise DatasetError(
                 f"{name}: not prepared in {self.folder} (no complete {self.meta_path(name)}); "
                 "run ovmer prepare first"
             )
+        return inputs
+
+    def read_if_done(self, name: str, n_frames: int = 8) -> ModelInputs | None:
+        """:meth:`read`, or None when the sample is not (completely) in the cache (one look at the
+        meta file, for callers that fall back to decoding)."""
+        meta = self._complete_meta(name)
+        if meta is None:
+            return None
         provenance = (
             InputProvenance.from_json(meta["inputs"]) if "inputs" in meta else _provenance_of_old_cache(meta)
         )
@@ -206,9 +218,11 @@ class InputsCache:
             inputs.frames = self._load_verified(name, meta, meta["frames_file"])
         if meta.get("face_file"):
             face_file = self._path(meta["face_file"])
-            if meta["face_file"] in meta.get("file_hashes", {}):
-                self._verify(name, meta, meta["face_file"], face_file.read_bytes())
-            inputs.face_crops = read_face_array(face_file)
+            if meta["face_file"] in meta.get("file_hashes", {}):  # read once: verified, then parsed
+                inputs.face_crops = self._load_verified(name, meta, meta["face_file"])
+                check_face_array(inputs.face_crops, os.fspath(face_file))
+            else:
+                inputs.face_crops = read_face_array(face_file)
             inputs.faces = faces_for_model(inputs.face_crops, n_frames, source=os.fspath(face_file))
         return inputs
 
