@@ -156,11 +156,12 @@ class HFAudioBaseline(AdapterCore):
                 )
         return rendered
 
-    def audio_features(self, items: Sequence[ModelInputs]) -> dict[str, Any]:
-        """The Whisper extractor on each whole track: ``input_features`` ``(B, mels, 3000)`` and
-        ``feature_attention_mask`` ``(B, 3000)`` (1 on the frames of the track)."""
+    def audio_features(self, waveforms: Sequence[Any]) -> dict[str, Any]:
+        """The Whisper extractor on each whole track (:meth:`ModelInputs.whole_waveform`):
+        ``input_features`` ``(B, mels, 3000)`` and ``feature_attention_mask`` ``(B, 3000)`` (1 on the
+        frames of the track)."""
         features = self.feature_extractor(
-            [item.whole_waveform() for item in items],
+            list(waveforms),
             sampling_rate=SAMPLE_RATE,
             return_attention_mask=True,
             padding="max_length",
@@ -180,14 +181,16 @@ class HFAudioBaseline(AdapterCore):
         media: dict[str, Any] = {}
         extra: list[dict[str, Any]] = [{} for _ in items]
         if "a" in self.modalities:
-            media.update(self.audio_features(items))
+            # Read once: inputs from a prepare cache read the track from its file again.
+            waveforms = [item.whole_waveform() for item in items]
+            media.update(self.audio_features(waveforms))
             lengths = [int(n) for n in media["feature_attention_mask"].sum(-1)]
             token = self.family.audio_token
             texts = [
                 t.replace(token, token * audio_token_count(n)) for t, n in zip(texts, lengths, strict=True)
             ]
-            for row, item in zip(extra, items, strict=True):
-                seconds = min(item.whole_waveform().shape[0], self.feature_extractor.n_samples) / SAMPLE_RATE
+            for row, waveform in zip(extra, waveforms, strict=True):
+                seconds = min(waveform.shape[0], self.feature_extractor.n_samples) / SAMPLE_RATE
                 row["audio_seconds"] = round(seconds, 3)
         if "v" in self.modalities and self.family.video_token is not None:
             patches, grids = zip(
