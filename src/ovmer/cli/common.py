@@ -8,6 +8,7 @@ a documented exit code, and a bug into a traceback with a request to report it.
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 import traceback
 import warnings
@@ -80,6 +81,11 @@ def setup_logging(verbose: bool = False) -> None:
         handlers=[RichHandler(console=err_console, show_time=False, show_path=False)],
         force=True,
     )
+
+
+def command_line() -> str:
+    """The command being run, shell-quoted, as reports record it (``ovmer score --dataset …``)."""
+    return "ovmer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def print_error(message: str) -> None:

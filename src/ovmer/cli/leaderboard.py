@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from ovmer.cli.common import EXIT_BAD_INPUT, EXIT_SOME_FAILED, AssetsOption, console, err_console, print_error
+from ovmer.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_SOME_FAILED,
+    AssetsOption,
+    command_line,
+    console,
+    err_console,
+    print_error,
+)
 from ovmer.errors import DatasetError, OutputPathError
 from ovmer.scoring.protocol import Protocol
 
@@ -108,8 +114,7 @@ def leaderboard(
     console.print(f"results: {json_out}")
     if report is not None:
         chart = leaderboard_plot(board, report.with_suffix(".png"))
-        command = "ovmer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        write_text_atomic(report, leaderboard_markdown(board, command, chart))
+        write_text_atomic(report, leaderboard_markdown(board, command_line(), chart))
         console.print(f"report: {report}" + (f" (chart: {chart})" if chart else ""))
     if board.failed:
         for row, dataset, error in board.failed:

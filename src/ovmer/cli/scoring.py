@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +15,7 @@ from ovmer.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_SOME_FAILED,
     AssetsOption,
+    command_line,
     console,
     err_console,
     print_error,
@@ -47,10 +46,6 @@ def _check_outputs(**options: Path | None) -> None:
     for option, path in options.items():
         if path is not None:
             check_writable_file(path, f"--{option}")
-
-
-def _command_line() -> str:
-    return "ovmer " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def score(
@@ -119,7 +114,7 @@ def score(
         write_json_atomic(json_out, data)
     if report:
         write_text_atomic(
-            report, f"# ovmer score\n\nCommand: `{_command_line()}`\n\n" + dataset_markdown(result)
+            report, f"# ovmer score\n\nCommand: `{command_line()}`\n\n" + dataset_markdown(result)
         )
 
 
@@ -195,7 +190,7 @@ def unibench(
         write_json_atomic(json_out, result.to_json())
         console.print(f"results: {json_out}")
     if report:
-        write_text_atomic(report, unibench_markdown(result, _command_line()))
+        write_text_atomic(report, unibench_markdown(result, command_line()))
         plot = unibench_plot(result, report.with_suffix(".png"))
         console.print(f"report: {report}" + (f" (chart: {plot})" if plot else ""))
     failed = [d.dataset.id for d in result.datasets.values() if d.status == "failed"]
