@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from ovmer.atomic import write_text_atomic
+from ovmer.atomic import atomic_open, write_text_atomic
 from ovmer.results.jsonl import append_json_lines, read_json_lines
 from ovmer.train.config import TrainConfig
 
@@ -113,9 +113,7 @@ def plot_loss_curve(metrics_path: Path, png_path: Path) -> bool:
     except ImportError:
         log.warning("matplotlib is not installed (extra [plot]); no %s written", png_path.name)
         return False
-    rows = [
-        json.loads(line) for line in metrics_path.read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
+    rows = read_json_lines(metrics_path)
     if not rows:
         return False
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -124,10 +122,11 @@ def plot_loss_curve(metrics_path: Path, png_path: Path) -> bool:
     ax.set_ylabel("training loss (answer tokens)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = png_path.with_name(f".{png_path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(png_path)
+    try:
+        with atomic_open(png_path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=100)
+    finally:
+        plt.close(fig)
     return True
 
 
