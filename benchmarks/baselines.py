@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import sys
@@ -54,6 +53,7 @@ import numpy as np
 import torch
 
 from _common import SUBTITLE, UNIBENCH_CLIPS, best_of
+from ovmer.atomic import write_json_atomic
 from ovmer.baselines.prompts import AUDIO_QUESTION, VIDEO_QUESTION
 from ovmer.media.inputs import ModelInputs
 
@@ -909,8 +909,7 @@ def main(argv: list[str] | None = None) -> None:
                 "models": results,
                 "failed": failed,
             }
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            write_json_atomic(args.json, report)
     if args.json:
         print(f"wrote {args.json}")
     if failed:
