@@ -266,7 +266,8 @@ def describe(
 
         run_clues(video, as_json=as_json, llm=llm, subtitle=subtitle, fps=fps, no_asr=no_asr)
         return
-    from ovmer.inference.describe import asr_transcriber, describe_video
+    from ovmer.inference.describe import describe_video
+    from ovmer.media.asr import transcriber
 
     if model is None:
         raise OvmerError(
@@ -285,7 +286,7 @@ def describe(
         decoding=_decoding(runner, seed, max_new_tokens),
         audio=audio,
         faces=faces,
-        asr=asr_transcriber(asr_model, language) if asr else None,
+        asr=transcriber(asr_model, language) if asr else None,
         strict_inputs=runner.fidelity.strict_inputs,
     )
     if as_json:

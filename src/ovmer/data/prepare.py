@@ -33,8 +33,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ovmer.atomic import atomic_open, write_json_atomic
 from ovmer.data.registry import Sample
 from ovmer.errors import DatasetError, InputStageError, OvmerError
@@ -79,16 +77,9 @@ class _Worker:
         self.threads = threads
         self.detectors = FaceDetectors(crop_size=config.crop_size)  # created on first detection
 
-    def _asr(self, waveform: np.ndarray) -> str:
-        from ovmer.media.asr import transcribe
-
-        config = self.config
-        return transcribe(
-            waveform, model=config.asr_model, language=config.language, threads=max(self.threads, 1)
-        )
-
     def run(self, sample: Sample, out: Path) -> dict[str, Any]:
         """Build one sample's inputs and store them; a failure is raised as :class:`_SampleFailure`."""
+        from ovmer.media.asr import transcriber
         from ovmer.media.inputs import build_model_inputs
 
         config = self.config
@@ -100,7 +91,9 @@ class _Worker:
                 "both",
                 faces=config.faces,
                 detector=self.detectors,
-                asr=self._asr if config.asr else None,
+                asr=transcriber(config.asr_model, config.language, max(self.threads, 1))
+                if config.asr
+                else None,
                 n_frames=config.n_frames,
                 crop_size=config.crop_size,
                 threads=self.threads,

@@ -14,17 +14,6 @@ from ovmer.models.generation import DecodingSettings
 from ovmer.results.record import AnswerRecord
 
 
-def asr_transcriber(model: str | None = None, language: str | None = None) -> Callable[[np.ndarray], str]:
-    """Speech recognition for a clip without a subtitle (offline Whisper tiny.en by default): upstream
-    needs a typed subtitle (docs/model.md, "Subtitles")."""
-    from ovmer.media.asr import transcribe
-
-    def run(waveform: np.ndarray) -> str:
-        return transcribe(waveform, model=model, language=language)
-
-    return run
-
-
 def describe_video(
     engine: AffectGPTEngine,
     video: str | Path,
@@ -43,7 +32,7 @@ def describe_video(
     ``.npy``) when given, else detects faces in the video with MediaPipe (an approximation of
     OpenFace's aligned crops; ``inputs.face_source`` says which). Audio comes from ``audio``, else
     ``<video>.wav`` beside the video (the pre-extracted track upstream reads), else the video's own
-    audio stream. Without a subtitle, ``asr`` transcribes one (see :func:`asr_transcriber`).
+    audio stream. Without a subtitle, ``asr`` transcribes one (see :func:`ovmer.media.asr.transcriber`).
     ``strict_inputs`` (paper fidelity) refuses substitutes for a missing face array or wav.
     """
     decoding = engine.decoding_settings(decoding)  # budget and EOS rule from the model and its fidelity

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,13 @@ def transcribe(
         audio.astype(np.float32, copy=False), language=language, beam_size=beam_size
     )
     return " ".join(segment.text.strip() for segment in segments).strip()
+
+
+def transcriber(
+    model: str | os.PathLike[str] | None = None,
+    language: str | None = None,
+    threads: int = DEFAULT_ASR_THREADS,
+) -> Callable[[np.ndarray], str]:
+    """:func:`transcribe` with fixed settings: the ``asr`` hook of
+    :func:`ovmer.media.inputs.build_model_inputs` (``prepare --asr``, ``describe --asr``)."""
+    return functools.partial(transcribe, model=model, language=language, threads=threads)
