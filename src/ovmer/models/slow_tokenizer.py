@@ -16,37 +16,16 @@ import itertools
 import json
 import os
 import unicodedata
-from functools import lru_cache
 from typing import Any
 
 import regex
 from transformers import PreTrainedTokenizer
+from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from ovmer.errors import ModelError
 
 #: GPT-2's pre-tokenisation pattern: what a ``ByteLevel(use_regex=True)`` pre-tokenizer splits on.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
-
-
-@lru_cache(maxsize=1)
-def byte_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible map from the 256 byte values to printable characters.
-
-    Printable Latin-1 bytes map to themselves; the others (controls, space, …) to ``chr(256 + n)``
-    in byte order, so that no BPE symbol is whitespace.
-    """
-    printable = [
-        *range(ord("!"), ord("~") + 1),
-        *range(ord("¡"), ord("¬") + 1),
-        *range(ord("®"), ord("ÿ") + 1),
-    ]
-    table = {byte: chr(byte) for byte in printable}
-    shifted = 0
-    for byte in range(256):
-        if byte not in table:
-            table[byte] = chr(256 + shifted)
-            shifted += 1
-    return table
 
 
 class SlowBPETokenizer(PreTrainedTokenizer):
@@ -68,7 +47,7 @@ class SlowBPETokenizer(PreTrainedTokenizer):
         self.pattern = pattern
         self.normalize_nfc = normalize_nfc
         self._splitter = regex.compile(pattern)
-        self._byte_encoder = byte_to_unicode()
+        self._byte_encoder = bytes_to_unicode()  # GPT-2's reversible byte -> character map
         self._byte_decoder = {char: byte for byte, char in self._byte_encoder.items()}
         self._bpe_cache: dict[str, list[str]] = {}
         kwargs.setdefault("model_input_names", ["input_ids", "attention_mask"])  # no token_type_ids
