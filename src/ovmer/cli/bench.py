@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console
+from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console, print_error
 from ovmer.progress import progress_bar
 
 
@@ -95,9 +96,7 @@ def bench(
     failed = {d: len(run.failures) for d, run in result.datasets.items() if run.failures}
     if failed:
         where = ", ".join(f"{n} in {result.out / d / 'errors.jsonl'}" for d, n in failed.items())
-        err_console.print(
-            f"error: some samples failed inference ({where}); run the same command again to retry them",
-            highlight=False,
-            soft_wrap=True,
+        print_error(
+            f"some samples failed inference ({escape(where)}); run the same command again to retry them"
         )
         raise typer.Exit(EXIT_SOME_FAILED)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from ovmer.cli.common import EXIT_SOME_FAILED, console, err_console
+from ovmer.cli.common import EXIT_SOME_FAILED, console, print_error
 from ovmer.errors import OvmerError
 
 model_app = typer.Typer(help="AffectGPT model configs and parameter counts.", no_args_is_help=True)
@@ -389,10 +390,8 @@ def infer(
     )
     if result.skipped:
         errors = result.jsonl.with_name("errors.jsonl")
-        err_console.print(
-            f"error: {result.skipped} sample(s) failed ({errors}); run the same command again to retry them",
-            highlight=False,
-            soft_wrap=True,
+        print_error(
+            f"{result.skipped} sample(s) failed ({escape(str(errors))}); run the same command again to retry them"
         )
         raise typer.Exit(EXIT_SOME_FAILED)
 
