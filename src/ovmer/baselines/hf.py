@@ -29,11 +29,9 @@ from ovmer.baselines.hf_audio import AUDIO_FAMILIES, HFAudioBaseline, load_audio
 from ovmer.baselines.hf_common import (
     AdapterCore,
     answer_records,
-    chat_template,
     generate_answers,
+    load_checkpoint,
     prompt_details,
-    ready_for_batches,
-    resolve_device_dtype,
 )
 from ovmer.baselines.prompts import question
 from ovmer.baselines.spec import HFSpec, parse_hf_spec
@@ -223,7 +221,7 @@ def hf_from_spec(argument: str) -> HFVideoBaseline | HFAudioBaseline:
     """
     import transformers
 
-    from ovmer.hub import dtype_kwarg, hub_from_pretrained
+    from ovmer.hub import hub_from_pretrained
 
     spec = parse_hf_spec(argument)
     try:
@@ -238,15 +236,9 @@ def hf_from_spec(argument: str) -> HFVideoBaseline | HFAudioBaseline:
             f"hf:{spec.source} is a {config.model_type!r} model; ovmer's hf: adapters run "
             f"{', '.join(sorted({*VIDEO_FAMILIES, *AUDIO_FAMILIES}))} (docs/baselines.md)"
         )
-    device, dtype = resolve_device_dtype(spec.options)
-    try:
-        tokenizer = hub_from_pretrained(transformers.AutoTokenizer, spec.source, spec.revision)
-        image_processor = hub_from_pretrained(transformers.AutoImageProcessor, spec.source, spec.revision)
-        model_class = getattr(transformers, family.model_class)
-        model = hub_from_pretrained(model_class, spec.source, spec.revision, **dtype_kwarg(dtype))
-    except OSError as exc:
-        raise ModelError(f"hf:{spec.source}: cannot load the checkpoint ({exc})") from None
-    ready_for_batches(tokenizer)
-    model.to(device).eval()
-    template = chat_template(spec.source, spec.revision, tokenizer)
+    model, tokenizer, template, image_processor = load_checkpoint(
+        spec,
+        family.model_class,
+        lambda library: hub_from_pretrained(library.AutoImageProcessor, spec.source, spec.revision),
+    )
     return HFVideoBaseline(spec, family, model, tokenizer, image_processor, template)

@@ -33,11 +33,9 @@ from typing import Any
 from ovmer.baselines.hf_common import (
     AdapterCore,
     answer_records,
-    chat_template,
     generate_answers,
+    load_checkpoint,
     prompt_details,
-    ready_for_batches,
-    resolve_device_dtype,
 )
 from ovmer.baselines.prompts import question
 from ovmer.baselines.spec import HFSpec
@@ -231,24 +229,16 @@ def load_audio_baseline(spec: HFSpec, family: AudioFamily) -> HFAudioBaseline:
     """Load ``spec``'s checkpoint as ``family`` (the tokenizer, the Whisper feature extractor, for Omni
     the PIL image processor at the video pixel range, and the model). Raises
     :class:`~ovmer.errors.ModelError` when the checkpoint cannot be read."""
-    import transformers
+    from ovmer.hub import hub_from_pretrained
 
-    from ovmer.hub import dtype_kwarg, hub_from_pretrained
+    def processors(library: Any) -> tuple[Any, Any]:
+        extractor = hub_from_pretrained(library.WhisperFeatureExtractor, spec.source, spec.revision)
+        if "v" not in family.modalities:
+            return extractor, None
+        pixels = library.Qwen2VLImageProcessorPil
+        return extractor, hub_from_pretrained(pixels, spec.source, spec.revision, size=OMNI_VIDEO_SIZE)
 
-    device, dtype = resolve_device_dtype(spec.options)
-    image_processor = None
-    try:
-        tokenizer = hub_from_pretrained(transformers.AutoTokenizer, spec.source, spec.revision)
-        extractor = hub_from_pretrained(transformers.WhisperFeatureExtractor, spec.source, spec.revision)
-        if "v" in family.modalities:
-            image_processor = hub_from_pretrained(
-                transformers.Qwen2VLImageProcessorPil, spec.source, spec.revision, size=OMNI_VIDEO_SIZE
-            )
-        model_class = getattr(transformers, family.model_class)
-        model = hub_from_pretrained(model_class, spec.source, spec.revision, **dtype_kwarg(dtype))
-    except OSError as exc:
-        raise ModelError(f"hf:{spec.source}: cannot load the checkpoint ({exc})") from None
-    ready_for_batches(tokenizer)
-    model.to(device).eval()
-    template = chat_template(spec.source, spec.revision, tokenizer)
+    model, tokenizer, template, (extractor, image_processor) = load_checkpoint(
+        spec, family.model_class, processors
+    )
     return HFAudioBaseline(spec, family, model, tokenizer, extractor, image_processor, template)

@@ -10,9 +10,9 @@ answers do not depend on the batch size. Answers are saved as upstream saves the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ovmer.baselines.prompts import clean_answer, prompt_sha256
 from ovmer.baselines.spec import BaselineOptions, HFSpec, resolve_modalities
@@ -20,6 +20,8 @@ from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
 from ovmer.media.inputs import ModelInputs, build_model_inputs
 from ovmer.results.record import AnswerRecord
+
+ProcessorsT = TypeVar("ProcessorsT")
 
 
 class AdapterCore:
@@ -56,6 +58,32 @@ class AdapterCore:
     def load(self, sample: Sample) -> ModelInputs:
         """The sample's frames and audio through the one inputs builder (its provenance is recorded)."""
         return build_model_inputs(sample.media(), "frame", n_frames=self.options.frames)
+
+
+def load_checkpoint(
+    spec: HFSpec, model_class: str, load_processors: Callable[[Any], ProcessorsT]
+) -> tuple[Any, Any, str, ProcessorsT]:
+    """``spec``'s tokenizer, processors (``load_processors(transformers)``), model in its dtype on its
+    device, and chat template: what every ``hf:`` loader reads, in this order.
+
+    Raises:
+        ModelError: the checkpoint cannot be read, naming it.
+    """
+    import transformers
+
+    from ovmer.hub import dtype_kwarg, hub_from_pretrained
+
+    device, dtype = resolve_device_dtype(spec.options)
+    try:
+        tokenizer = hub_from_pretrained(transformers.AutoTokenizer, spec.source, spec.revision)
+        processors = load_processors(transformers)
+        model_type = getattr(transformers, model_class)
+        model = hub_from_pretrained(model_type, spec.source, spec.revision, **dtype_kwarg(dtype))
+    except OSError as exc:
+        raise ModelError(f"hf:{spec.source}: cannot load the checkpoint ({exc})") from None
+    ready_for_batches(tokenizer)
+    model.to(device).eval()
+    return model, tokenizer, chat_template(spec.source, spec.revision, tokenizer), processors
 
 
 def build_merger(options: BaselineOptions) -> Any:
