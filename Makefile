@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-EXTRAS ?= dev,model,media,asr,data,plot,clues,train
+EXTRAS ?= dev,model,media,asr,data,plot,clues,train,serve,ray
 STAMP  := $(VENV)/.setup-$(subst $(comma),-,$(EXTRAS))
 comma  := ,
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
