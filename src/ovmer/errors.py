@@ -83,3 +83,8 @@ class CacheMissError(BackendError):
 class OutputPathError(OvmerError):
     """An output file or folder cannot be written: a folder where a file is wanted (or the reverse), a
     parent that is a file, or no permission. Raised before the work starts (docs/cli.md)."""
+
+
+class AnnotationError(OvmerError):
+    """An annotation corpus (``ovmer annotate``) is missing a file, holds a clip twice with different
+    settings, or a review decision names an unknown clip, decision or label list (docs/annotate.md)."""
