@@ -100,6 +100,30 @@ def test_frames_audio_and_question_go_over_the_wire(sample: Sample) -> None:
     assert "subtitle" not in seen_only.details  # not sent, not recorded as sent
 
 
+def test_addsub_asks_without_the_subtitle_then_merges_it(
+    sample: Sample, wheel_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """subtitle=addsub (upstream's nosubtitle-addsub) on an endpoint, as on hf: the question goes out
+    without the subtitle, the answer is kept as details.clue and merged with the subtitle (the lexicon
+    merger concatenates); a failed request stays that sample's error and is not merged."""
+    monkeypatch.setenv("OVMER_ASSETS_DIR", str(wheel_dir))
+    state = ServerState()
+    with serve(state) as url:
+        model = _model(url, "subtitle=addsub&merger=lexicon&frames=2")
+        assert "subtitle=addsub" in model.identity and "merger=lexicon" in model.identity
+        item = model.load(sample)
+        broken = model.load(sample)
+        broken.content.append({"type": "video", "video": "?"})  # the server answers 400
+        record, failed = model.answer_batch([item, broken])
+    (sent,) = state.seen  # the malformed request is refused before it is recorded
+    assert sent.question == VIDEO_QUESTION and sent.part_types == ["image_url"] * 2 + ["text"]
+    assert isinstance(record, AnswerRecord) and record.details is not None
+    assert record.details["clue"] == "Saw 2 frames and no audio. The person seems happy."
+    assert record.text == f'{record.details["clue"]} The character says: "{SUBTITLE}"'
+    assert record.details["subtitle_variant"] == "addsub" and "subtitle" not in record.details
+    assert isinstance(failed, BackendError)
+
+
 def test_retries_on_server_errors_and_rate_limits(sample: Sample) -> None:
     for status in (500, 429):
         state = ServerState(fail_first=2, fail_status=status)
@@ -186,7 +210,7 @@ def test_spec_parsing_and_errors() -> None:
         "http://h/v1": "openai:URL#MODEL",
         "h:8000/v1#m": "openai:URL#MODEL",
         "http://h/v1#m?decoding=paper": "known key",
-        "http://h/v1#m?subtitle=addsub": "on or off",
+        "http://h/v1#m?subtitle=addsub": "add merger=",
         "http://h/v1#m?timeout=0": "positive",
         "http://h/v1#m?concurrency=0": "at least 1",
         "http://h/v1#m?retries=x": "integer",

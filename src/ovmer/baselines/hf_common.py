@@ -10,12 +10,13 @@ answers do not depend on the batch size. Answers are saved as upstream saves the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ovmer.baselines.prompts import clean_answer, prompt_sha256
-from ovmer.baselines.spec import BaselineOptions, HFSpec, resolve_modalities
+from ovmer.baselines.spec import BaselineOptions, HFSpec, require_merger, resolve_modalities
 from ovmer.data.registry import Sample
 from ovmer.errors import BaselineSpecError, ModelError
 from ovmer.media.inputs import ModelInputs, build_model_inputs
@@ -88,13 +89,8 @@ def load_checkpoint(
 
 def build_merger(options: BaselineOptions) -> Any:
     """The clue-merge extractor for ``subtitle=addsub`` (None otherwise)."""
-    if options.subtitle != "addsub":
+    if not require_merger(options) or options.merger is None:
         return None
-    if not options.merger:
-        raise BaselineSpecError(
-            "subtitle=addsub merges each answer with the subtitle by an LLM: add merger=<extractor spec>, "
-            "for example merger=hf:Qwen/Qwen2.5-7B-Instruct (the paper's) or merger=openai:URL#MODEL"
-        )
     from ovmer.llm.run import build_extractor
 
     return build_extractor(options.merger)
@@ -217,22 +213,38 @@ def answer_records(
     merger: Any,
 ) -> list[AnswerRecord | Exception]:
     """Answer records with the builder's provenance and each row's ``details``; with ``subtitle=addsub``
-    (``merger``) each no-subtitle answer is merged with the subtitle (OV-MER/merge.py), kept as
-    ``details.clue``, and a failed merge is that sample's error."""
-    merged: list[str | Exception] = (
-        list(answers)
-        if merger is None
-        else list(merger.merge(answers, [item.subtitle or "" for item in items]))
-    )
-    records: list[AnswerRecord | Exception] = []
-    for item, answer, final, row in zip(items, answers, merged, details, strict=True):
-        if isinstance(final, Exception):
-            records.append(final)
-            continue
-        if merger is not None:
-            row["clue"] = answer
-        records.append(AnswerRecord(name="", text=final, inputs=item.provenance.to_json(), details=row))
-    return records
+    (``merger``) each answer is merged with its subtitle (:func:`merge_with_subtitles`)."""
+    records: list[AnswerRecord | Exception] = [
+        AnswerRecord(name="", text=answer, inputs=item.provenance.to_json(), details=row)
+        for item, answer, row in zip(items, answers, details, strict=True)
+    ]
+    return merge_with_subtitles(records, [item.subtitle or "" for item in items], merger)
+
+
+def merge_with_subtitles(
+    records: list[AnswerRecord | Exception], subtitles: list[str], merger: Any
+) -> list[AnswerRecord | Exception]:
+    """``subtitle=addsub`` (upstream's ``nosubtitle-addsub``, OV-MER/merge.py): each no-subtitle answer
+    is merged with its sample's subtitle by the clue-merge prompt; the answer is kept as
+    ``details.clue`` and a failed merge is that sample's error. ``merger`` None returns ``records``.
+
+    Shared by the ``hf:`` adapters and the ``openai:`` endpoints, so both record the same shape.
+    """
+    if merger is None:
+        return records
+    done = [(i, record) for i, record in enumerate(records) if isinstance(record, AnswerRecord)]
+    answers = [record.text or "" for _, record in done]
+    merged = list(merger.merge(answers, [subtitles[i] for i, _ in done])) if done else []
+    out = list(records)
+    for (i, record), final in zip(done, merged, strict=True):
+        out[i] = (
+            final
+            if isinstance(final, Exception)
+            else dataclasses.replace(
+                record, text=final, details={**(record.details or {}), "clue": record.text}
+            )
+        )
+    return out
 
 
 def prompt_details(

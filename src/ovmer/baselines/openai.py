@@ -25,7 +25,9 @@ runner records it and goes on). The API key is read from the environment variabl
 Options (shared ones as :mod:`ovmer.baselines.spec` parses them, then this scheme's own):
 
 * ``modalities`` (default ``v,t``: an unknown endpoint surely reads images, not surely audio),
-  ``subtitle`` (``on`` | ``off``), ``frames`` (8), ``max_new_tokens`` (1024), ``seed`` (0; sent,
+  ``subtitle`` (``on`` | ``off`` | ``addsub``: answer without the subtitle, then merge the answer with
+  it by the clue-merge prompt through the extractor backend ``merger=``, as the ``hf:`` adapters do),
+  ``frames`` (8), ``max_new_tokens`` (1024), ``seed`` (0; sent,
   vLLM and OpenAI honour it), ``batch_size`` (requests per runner batch; default ``concurrency``);
 * ``temperature`` (0: greedy), ``top_p`` (1), ``concurrency`` (4), ``timeout`` (seconds per
   attempt, 300), ``retries`` (attempts after the first, 3), ``backoff`` (seconds before the first
@@ -47,8 +49,9 @@ from typing import Any
 
 import numpy as np
 
+from ovmer.baselines.hf_common import build_merger, merge_with_subtitles
 from ovmer.baselines.prompts import clean_answer, prompt_sha256, question
-from ovmer.baselines.spec import BaselineOptions, parse_options, resolve_modalities
+from ovmer.baselines.spec import BaselineOptions, parse_options, require_merger, resolve_modalities
 from ovmer.data.registry import Sample
 from ovmer.errors import BackendError, BaselineSpecError, MediaError
 from ovmer.llm.backends import post_json_with_retries
@@ -59,7 +62,7 @@ from ovmer.results.record import AnswerRecord
 SCHEME = "openai"
 #: The shared baseline options this scheme takes (``dtype``/``device`` belong to the server;
 #: ``decoding=paper`` names upstream's per-model sampling, unknown for an arbitrary endpoint).
-SHARED_KEYS = ("modalities", "subtitle", "frames", "batch_size", "max_new_tokens", "seed")
+SHARED_KEYS = ("modalities", "subtitle", "merger", "frames", "batch_size", "max_new_tokens", "seed")
 #: This scheme's own options (see the module docstring).
 HTTP_KEYS = (
     "temperature",
@@ -116,11 +119,7 @@ def parse_endpoint_spec(argument: str) -> EndpointSpec:
     own = [item for item in items if item.partition("=")[0] in HTTP_KEYS]
     shared = [item for item in items if item not in own]
     options = parse_options("&".join(shared), scheme=SCHEME, allowed=SHARED_KEYS + HTTP_KEYS)
-    if options.subtitle not in ("on", "off"):
-        raise BaselineSpecError(
-            f"openai spec option subtitle must be on or off, got {options.subtitle!r} (run subtitle=off, "
-            "then merge with the subtitle at extraction time)"
-        )
+    require_merger(options)
     settings = _endpoint_settings(own)
     given = {item.partition("=")[0] for item in shared}
     batch_size = options.batch_size if "batch_size" in given else settings.concurrency
@@ -211,6 +210,7 @@ class OpenAIEndpointAnswerer:
         self.modalities = resolve_modalities(self.options, supported, f"{spec.base_url}#{spec.model}")
         self._key = self._api_key()
         self._gate = threading.Semaphore(self.settings.concurrency)
+        self.merger = build_merger(self.options)  # subtitle=addsub only
         described = {
             "modalities": "".join(self.modalities),
             "subtitle": self.options.subtitle,
@@ -220,6 +220,8 @@ class OpenAIEndpointAnswerer:
             "top_p": self.settings.top_p,
             "seed": self.options.seed,
         }
+        if self.merger is not None:
+            described["merger"] = self.options.merger
         if "v" in self.modalities:
             described["image_format"] = self.settings.image_format
         settings = ";".join(f"{k}={described[k]}" for k in sorted(described))
@@ -332,7 +334,8 @@ class OpenAIEndpointAnswerer:
         if not items:
             return []
         with ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(items))) as pool:
-            return list(pool.map(self._ask, items))
+            records = list(pool.map(self._ask, items))
+        return merge_with_subtitles(records, [item.inputs.subtitle or "" for item in items], self.merger)
 
     def close(self) -> None:
         """Nothing to free: no connection outlives its request."""

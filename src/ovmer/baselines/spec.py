@@ -119,6 +119,19 @@ def _convert(scheme: str, key: str, value: str) -> Any:
     return value
 
 
+def require_merger(options: BaselineOptions) -> bool:
+    """Whether the options ask for the clue merge (``subtitle=addsub``); raises
+    :class:`~ovmer.errors.BaselineSpecError` when they do without naming the ``merger`` backend."""
+    if options.subtitle != "addsub":
+        return False
+    if not options.merger:
+        raise BaselineSpecError(
+            "subtitle=addsub merges each answer with the subtitle by an LLM: add merger=<extractor spec>, "
+            "for example merger=hf:Qwen/Qwen2.5-7B-Instruct (the paper's) or merger=openai:URL#MODEL"
+        )
+    return True
+
+
 def parse_modalities(value: str, *, scheme: str = "hf") -> tuple[str, ...]:
     """``"v,t"`` or ``"vt"`` → ``("v", "t")`` in canonical a, v, t order; unknown letters are an error."""
     letters = [c for c in value.lower() if c not in ", +"]
