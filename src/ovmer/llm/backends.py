@@ -17,7 +17,6 @@ or settings never mix.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 from ovmer.errors import BackendError, CacheMissError
 from ovmer.hub import dtype_kwarg, hub_from_pretrained
 from ovmer.llm.chat import chat_messages, render_qwen_chat
+from ovmer.llm.local_model import derive_seed, model_identity, render_prompt, stop_token_ids
 from ovmer.llm.settings import DETERMINISTIC, SamplingSettings
 
 logger = logging.getLogger(__name__)
@@ -54,25 +54,6 @@ class Backend(Protocol):
 
 # --------------------------------------------------------------------------------------------------
 # Local transformers model
-
-
-def _derive_seed(seed: int, prompt: str) -> int:
-    """A per-prompt seed, so sampled replies do not depend on batch composition or order."""
-    digest = hashlib.sha256(f"{seed}\x00{prompt}".encode()).digest()
-    return int.from_bytes(digest[:4], "little")
-
-
-def _folder_fingerprint(path: Path) -> str:
-    """Cheap identity of a local model folder: names, sizes and mtimes of its files, plus config."""
-    digest = hashlib.sha256()
-    for item in sorted(path.rglob("*")):
-        if item.is_file():
-            stat = item.stat()
-            digest.update(f"{item.relative_to(path)}\x00{stat.st_size}\x00{int(stat.st_mtime)}\n".encode())
-    config = path / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 class HFChatBackend:
@@ -128,36 +109,16 @@ class HFChatBackend:
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.tokenizer.padding_side = "left"
-        local = Path(source)
-        if local.is_dir():
-            version = _folder_fingerprint(local)
-        else:
-            version = revision or getattr(self.model.config, "_commit_hash", None) or "unknown"
-        self.identity = f"hf:{source}@{version}"
+        self.identity = model_identity(
+            "hf", source, revision, getattr(self.model.config, "_commit_hash", None)
+        )
 
     def render(self, prompt: str) -> str:
-        """The exact engine input for one user prompt."""
-        if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template(
-                chat_messages(prompt), tokenize=False, add_generation_prompt=True
-            )
-            return str(text)
-        return render_qwen_chat(prompt)
+        """The exact engine input for one user prompt (:func:`~ovmer.llm.local_model.render_prompt`)."""
+        return render_prompt(self.tokenizer, prompt)
 
     def _eos_ids(self) -> list[int]:
-        ids: list[int] = []
-        configured = getattr(self.model.generation_config, "eos_token_id", None)
-        if isinstance(configured, int):
-            ids.append(configured)
-        elif configured:
-            ids.extend(configured)
-        for token in ("<|im_end|>", "<|endoftext|>"):
-            token_id = self.tokenizer.convert_tokens_to_ids(token)
-            if isinstance(token_id, int) and token_id != self.tokenizer.unk_token_id and token_id >= 0:
-                ids.append(token_id)
-        if self.tokenizer.eos_token_id is not None:
-            ids.append(self.tokenizer.eos_token_id)
-        return sorted(set(ids))
+        return stop_token_ids(self.tokenizer, getattr(self.model.generation_config, "eos_token_id", None))
 
     def _generate_batch(self, texts: list[str], seed: int | None) -> list[str]:
         torch = self._torch
@@ -197,7 +158,7 @@ class HFChatBackend:
                     logger.debug("batch failed (%s); fell back to single prompts", exc)
             return results
         for prompt in prompts:
-            seed = None if self.sampling.seed is None else _derive_seed(self.sampling.seed, prompt)
+            seed = None if self.sampling.seed is None else derive_seed(self.sampling.seed, prompt)
             try:
                 results.extend(self._generate_batch([self.render(prompt)], seed))
             except (RuntimeError, ValueError) as exc:
@@ -423,7 +384,8 @@ def parse_backend(spec: str, sampling: SamplingSettings = DETERMINISTIC, **optio
 
     * ``hf:ID_OR_PATH`` — local transformers model;
     * ``openai:URL#MODEL`` — OpenAI-compatible server (``openai:http://127.0.0.1:8000/v1#qwen``);
-    * ``cache:IDENTITY`` — cache only (the identity printed by an earlier run).
+    * ``cache:IDENTITY`` — cache only (the identity printed by an earlier run);
+    * ``vllm:ID_OR_PATH[?key=value&…]`` — in-process vLLM (:mod:`ovmer.llm.vllm_backend`).
 
     ``options`` go to the backend: ``batch_size``/``device`` for hf, an :class:`HTTPSettings` as
     ``http`` for openai.
@@ -440,4 +402,11 @@ def parse_backend(spec: str, sampling: SamplingSettings = DETERMINISTIC, **optio
         return OpenAIBackend(url, model, sampling, **options)
     if kind == "cache":
         return CacheOnlyBackend(rest, sampling)
-    raise BackendError(f"unknown backend kind {kind!r} in {spec!r}; use hf:, openai:, cache: or lexicon")
+    if kind == "vllm":
+        from ovmer.llm.vllm_backend import VLLMBackend, parse_vllm_spec
+
+        source, vllm_options = parse_vllm_spec(rest)
+        return VLLMBackend(source, sampling, options=vllm_options)
+    raise BackendError(
+        f"unknown backend kind {kind!r} in {spec!r}; use hf:, vllm:, openai:, cache: or lexicon"
+    )

@@ -78,7 +78,7 @@ def build_extractor(
     device: str | None = None,
     http: HTTPSettings | None = None,
 ) -> LabelExtractor:
-    """An extractor from a CLI spec: ``lexicon``, ``hf:ID``, ``openai:URL#MODEL`` or ``cache:IDENTITY``."""
+    """An extractor from a CLI spec: ``lexicon``, ``hf:ID``, ``vllm:ID``, ``openai:URL#MODEL`` or ``cache:IDENTITY``."""
     if spec == "lexicon":
         from ovmer.assets import load_wheel_maps
         from ovmer.llm.lexicon import LexiconExtractor
