@@ -15,6 +15,10 @@
 #      tokens/s and peak memory for batch 1..64, 32 new tokens; JSON to
 #      benchmarks/gpu-runs/<date>-<gpu>/baselines.json (RUN_DIR). Not measured yet; about 5-8 minutes,
 #      so on a 15-minute device budget run it alone: STEPS=baselines bash benchmarks/gpu_check.sh
+#   5. (issue 17) label extraction at full size with random weights (Qwen2.5-7B shapes): prompts/s of the
+#      transformers backend at batch 8/32/128 and of the vllm: backend (when the machine has vLLM; it does
+#      not travel in .whl/), 512 step-A prompts, 64 new tokens each; JSON to $RUN_DIR/extractor.json.
+#      About 3 minutes: STEPS=extractor bash benchmarks/gpu_check.sh
 #
 # Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
 #     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
@@ -37,7 +41,7 @@ fi
     python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
 } 2>&1 | tee "$OUT/gpu.txt"
 
-STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines"}
+STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines extractor"}
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | awk '{print tolower($2)}')
 RUN_DIR=${RUN_DIR:-benchmarks/gpu-runs/$(date +%F)-${gpu:-gpu}}
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
@@ -74,3 +78,7 @@ step fsdp-resume 60 python3 -m accelerate.commands.launch --config_file configs/
 step baselines 540 python3 benchmarks/baselines.py --device cuda --dtype fp16 --max-batch 64 --new-tokens 32 \
     --repeats 2 --json "$RUN_DIR/baselines.json"
 [[ " $STEPS " == *" baselines "* ]] && cp "$OUT/baselines.log" "$RUN_DIR/baselines.log" 2>/dev/null
+[[ " $STEPS " == *" extractor "* ]] && mkdir -p "$RUN_DIR"
+step extractor 300 python3 benchmarks/extractor.py --full-size --device cuda --prompts 512 --max-tokens 64 \
+    --batch-sizes 8,32,128 --engines hf,vllm --json "$RUN_DIR/extractor.json"
+[[ " $STEPS " == *" extractor "* ]] && cp "$OUT/extractor.log" "$RUN_DIR/extractor.log" 2>/dev/null

@@ -56,6 +56,13 @@ class Backend(Protocol):
 # Local transformers model
 
 
+def _ready_for_batches(tokenizer: Any) -> None:
+    """Left padding (every row continues from its own last token), a pad token where there is none."""
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+
+
 class HFChatBackend:
     """A local ``transformers`` chat model.
 
@@ -106,12 +113,35 @@ class HFChatBackend:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
         self.model.eval()
-        if self.tokenizer.pad_token_id is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.tokenizer.padding_side = "left"
+        _ready_for_batches(self.tokenizer)
         self.identity = model_identity(
             "hf", source, revision, getattr(self.model.config, "_commit_hash", None)
         )
+
+    @classmethod
+    def from_objects(
+        cls,
+        model: Any,
+        tokenizer: Any,
+        sampling: SamplingSettings = DETERMINISTIC,
+        *,
+        batch_size: int = 8,
+        identity: str,
+    ) -> HFChatBackend:
+        """A backend around a model already in memory, on its device (random full-size weights in
+        ``benchmarks/extractor.py``, a model the caller loaded its own way). ``identity`` keys the cache."""
+        import torch
+
+        backend = cls.__new__(cls)
+        backend._torch = torch
+        backend.sampling = sampling
+        backend.batch_size = max(1, batch_size)
+        backend.tokenizer = tokenizer
+        backend.model = model.eval()
+        backend.device = str(model.device)
+        _ready_for_batches(tokenizer)
+        backend.identity = identity
+        return backend
 
     def render(self, prompt: str) -> str:
         """The exact engine input for one user prompt (:func:`~ovmer.llm.local_model.render_prompt`)."""
