@@ -9,6 +9,7 @@ import typer
 from ovmer._version import __version__
 from ovmer.cli import assets as assets_cli
 from ovmer.cli import bench as bench_cli
+from ovmer.cli import classifier as classifier_cli
 from ovmer.cli import data as data_cli
 from ovmer.cli import extract as extract_cli
 from ovmer.cli import leaderboard as leaderboard_cli
@@ -60,5 +61,6 @@ data_cli.register(app)
 model_cli.register(app)
 extract_cli.register(app)
 bench_cli.register(app)
+classifier_cli.register(app)
 leaderboard_cli.register(app)
 train_cli.register(app)
