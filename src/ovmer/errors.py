@@ -88,3 +88,15 @@ class OutputPathError(OvmerError):
 class AnnotationError(OvmerError):
     """An annotation corpus (``ovmer annotate``) is missing a file, holds a clip twice with different
     settings, or a review decision names an unknown clip, decision or label list (docs/annotate.md)."""
+
+
+class ServeError(OvmerError):
+    """A request to ``ovmer serve`` cannot be answered: the HTTP status, a stable machine-readable
+    ``code`` and the message the client gets as ``{"error": {"code", "message"}}`` (docs/serve.md).
+    ``retry_after`` (seconds) is sent as the ``Retry-After`` header (429 queue full)."""
+
+    def __init__(self, status: int, code: str, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after

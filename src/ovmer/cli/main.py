@@ -15,6 +15,7 @@ from ovmer.cli import extract as extract_cli
 from ovmer.cli import leaderboard as leaderboard_cli
 from ovmer.cli import model as model_cli
 from ovmer.cli import scoring as scoring_cli
+from ovmer.cli import serve as serve_cli
 from ovmer.cli import train as train_cli
 from ovmer.cli.common import DEBUG_KEY, OvmerGroup, console, setup_logging
 
@@ -64,3 +65,4 @@ bench_cli.register(app)
 classifier_cli.register(app)
 leaderboard_cli.register(app)
 train_cli.register(app)
+serve_cli.register(app)
