@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ovmer._version import __version__
+from ovmer.cli import annotate as annotate_cli
 from ovmer.cli import assets as assets_cli
 from ovmer.cli import bench as bench_cli
 from ovmer.cli import classifier as classifier_cli
@@ -62,6 +63,7 @@ data_cli.register(app)
 model_cli.register(app)
 extract_cli.register(app)
 bench_cli.register(app)
+annotate_cli.register(app)
 classifier_cli.register(app)
 leaderboard_cli.register(app)
 train_cli.register(app)

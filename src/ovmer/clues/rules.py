@@ -86,12 +86,19 @@ def _span_text(cue: dict[str, Any]) -> str:
     return f" (from {start:.1f} s to {end:.1f} s)" if end > start else f" (at {start:.1f} s)"
 
 
-def describe(clues: dict[str, Any], labels: list[str]) -> str:
+def describe(
+    clues: dict[str, Any], labels: list[str], sections: tuple[str, ...] = ("face", "voice", "speech")
+) -> str:
     """A readable English paragraph of the clues, ending with the inferred emotional state
-    ("Overall, the character's emotional state is happy, relaxed.")."""
+    ("Overall, the character's emotional state is happy, relaxed.").
+
+    ``sections`` limits the paragraph to some clues (``ovmer annotate`` asks for the face alone as
+    the visual clue, the voice alone as the acoustic clue)."""
     sentences: list[str] = []
-    face = clues.get("face", {})
-    if face.get("frames", 0) == 0:
+    face = clues.get("face", {}) if "face" in sections else None
+    if face is None:
+        pass
+    elif face.get("frames", 0) == 0:
         sentences.append("There is no video to look at.")
     elif face.get("face_frames", 0) == 0:
         sentences.append("No face is visible in the video.")
@@ -110,7 +117,7 @@ def describe(clues: dict[str, Any], labels: list[str]) -> str:
             )
         else:
             sentences.append("In the video, the person's face stays mostly neutral.")
-    voice = clues.get("voice", {})
+    voice = clues.get("voice", {}) if "voice" in sections else {}
     if voice.get("speech"):
         parts = [
             f"{voice['pitch_level']} pitch ({voice['pitch_hz']:.0f} Hz) with {voice['pitch_contour']} intonation",
@@ -123,7 +130,7 @@ def describe(clues: dict[str, Any], labels: list[str]) -> str:
         sentences.append("The voice has " + ", ".join(parts[:-1]) + " and " + parts[-1] + ".")
     elif voice:
         sentences.append("There is no clear speech in the audio.")
-    speech = clues.get("speech", {})
+    speech = clues.get("speech", {}) if "speech" in sections else {}
     text = speech.get("text", "")
     if text:
         sentence = f'The person says: "{text}"'

@@ -10,7 +10,7 @@ hits by the prediction's overlap with the test set's whole label space.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,3 +81,20 @@ def hit_rate_all_wheels(
         hits=sum(s.hits for s in per_wheel),
     )
     return mean, per_wheel
+
+
+def hit_or_not(ground_truth: Sequence[str], prediction: Sequence[str], mapper: LabelMapper) -> bool:
+    """Upstream's "EMERCoarse Filter" test (``hit_or_not`` in AffectGPT's ``ew_metric.py`` /
+    ``func_hit_or_not`` in ``wheel.py``): True when, on **any** of M3-W1-L1 … M3-W5-L1, the two OV
+    lists mapped to level-1 clusters share an element.
+
+    Each list is mapped exactly as the hit rate maps it (lower-cased, stripped, item by item); an
+    empty list counts as ``['neutral']``, and since ``neutral`` maps to nothing on every wheel, a
+    neutral or empty side never hits (as upstream). Used by ``ovmer annotate filter`` (the vote).
+    """
+    truth = list(ground_truth) or ["neutral"]
+    predicted = list(prediction) or ["neutral"]
+    for metric in wheel_metrics(level=1):
+        if mapper.map_items(truth, metric) & mapper.map_items(predicted, metric):
+            return True
+    return False

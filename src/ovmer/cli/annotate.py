@@ -1,0 +1,148 @@
+"""``ovmer annotate describe|filter|export``: build a MER-Caption+-style corpus (docs/annotate.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console, print_error
+
+annotate_app = typer.Typer(
+    help="Build a training corpus from unlabelled clips: describe, filter, review, export (docs/annotate.md).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``ovmer annotate …`` to the main app."""
+    app.add_typer(annotate_app, name="annotate")
+
+
+@annotate_app.command("describe")
+def describe_command(
+    source: Annotated[
+        str, typer.Argument(help="A dataset id (with --root), csv:PATH, or a CSV manifest path.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Corpus folder (resumed when it exists).")],
+    audio_model: Annotated[
+        str,
+        typer.Option(
+            "--audio-model", help="Audio clue model spec: clues, hf:…, openai:… (ovmer bench specs)."
+        ),
+    ] = "clues",
+    video_model: Annotated[str, typer.Option("--video-model", help="Visual clue model spec.")] = "clues",
+    merge: Annotated[
+        str,
+        typer.Option("--merge", help="rules (offline), or an LLM: hf:ID, openai:URL#MODEL, cache:IDENTITY."),
+    ] = "rules",
+    root: Annotated[Path | None, typer.Option("--root", help="Dataset root folder (registered ids).")] = None,
+    split: Annotated[str, typer.Option("--split", help="Split of a registered dataset.")] = "test",
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N clips (smoke runs).")] = None,
+) -> None:
+    """Describe every clip: an audio clue, a visual clue, and the merged description (clips.jsonl).
+
+    Example: ovmer annotate describe clips.csv --out corpus --audio-model clues --video-model clues --merge rules
+    """
+    from ovmer.annotate.describe import describe_corpus
+    from ovmer.atomic import check_writable_dir
+    from ovmer.data.registry import load_samples
+
+    dataset = source if ":" in source or not source.endswith(".csv") else f"csv:{source}"
+    check_writable_dir(out, "--out")
+    samples = load_samples(root, dataset, split)[:limit]
+    summary = describe_corpus(
+        samples, out, audio_model=audio_model, video_model=video_model, merge=merge, source=dataset
+    )
+    console.print(
+        f"{summary.total} clips: {summary.already_done} already done, {summary.described} described, "
+        f"{len(summary.failed)} failed, {len(summary.partial)} with a missing clue (retried on rerun) "
+        f"in {summary.seconds:.1f} s → {escape(str(out / 'clips.jsonl'))}"
+    )
+    if summary.failed or summary.partial:
+        for name, error in list(summary.failed.items())[:10]:
+            print_error(f"{name}: {error}")
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+@annotate_app.command("filter")
+def filter_command(
+    corpus: Annotated[Path, typer.Argument(help="The corpus folder `annotate describe` wrote.")],
+    votes: Annotated[
+        list[Path] | None, typer.Option("--votes", help="Predictions CSV of each voting classifier (repeat).")
+    ] = None,
+    speaker: Annotated[bool, typer.Option("--speaker/--no-speaker", help="Active-speaker check.")] = True,
+    length: Annotated[bool, typer.Option("--length/--no-length", help="Description-length tails.")] = True,
+    vote: Annotated[bool, typer.Option("--vote/--no-vote", help="Both classifier-vote stages.")] = True,
+    emotion_vote: Annotated[bool, typer.Option("--emotion-vote/--no-emotion-vote")] = True,
+    sentiment_vote: Annotated[bool, typer.Option("--sentiment-vote/--no-sentiment-vote")] = True,
+    length_quantiles: Annotated[
+        str, typer.Option("--length-quantiles", help="LOW,HIGH quantiles of description length kept.")
+    ] = "0.05,0.95",
+    speaker_threshold: Annotated[
+        float, typer.Option("--speaker-threshold", help="Least lip-sync score of a speaking face.")
+    ] = 0.7,
+    undecided: Annotated[
+        str, typer.Option("--undecided", help="A vote without majority: remove or keep the clip.")
+    ] = "remove",
+    extractor: Annotated[
+        str, typer.Option(help="Label extractor: lexicon (offline), hf:ID, openai:URL#MODEL, cache:IDENTITY.")
+    ] = "lexicon",
+    name: Annotated[str | None, typer.Option("--name", help="Corpus name (track2_train_<name>.csv).")] = None,
+    assets: AssetsOption = None,
+) -> None:
+    """Filter the described clips (speaker, length, emotion vote, sentiment vote) and write the corpus.
+
+    Example: ovmer annotate filter corpus --votes a.csv --votes b.csv --votes c.csv
+    """
+    from ovmer.annotate.corpus import write_corpus
+    from ovmer.annotate.filter import FilterSettings, filter_corpus
+    from ovmer.annotate.speaker import LipSyncCheck
+    from ovmer.assets import load_wheel_maps
+    from ovmer.labels.mapping import LabelMapper
+    from ovmer.llm.run import build_extractor
+
+    try:
+        low, high = (float(x) for x in length_quantiles.split(","))
+    except ValueError:
+        raise typer.BadParameter("give two numbers like 0.05,0.95", param_hint="--length-quantiles") from None
+    settings = FilterSettings(
+        speaker=speaker,
+        length=length,
+        emotion_vote=vote and emotion_vote,
+        sentiment_vote=vote and sentiment_vote,
+        length_quantiles=(low, high),
+        undecided=undecided,
+    )
+    maps = load_wheel_maps(assets)
+    result = filter_corpus(
+        corpus,
+        votes=votes or [],
+        settings=settings,
+        extractor=build_extractor(extractor, assets=assets),
+        speaker_check=LipSyncCheck(threshold=speaker_threshold),
+        mapper=LabelMapper(maps),
+    )
+    files = write_corpus(corpus, name)
+    console.print((corpus / "funnel.md").read_text(encoding="utf-8"), markup=False)
+    console.print(f"corpus: {files.clips} clips → {escape(str(files.track2))}, {escape(str(files.track3))}")
+    del result
+
+
+@annotate_app.command("export")
+def export_command(
+    corpus: Annotated[Path, typer.Argument(help="A filtered corpus folder.")],
+    name: Annotated[str | None, typer.Option("--name", help="Corpus name (track2_train_<name>.csv).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the written paths as JSON.")] = False,
+) -> None:
+    """Write the corpus files again, applying the latest review decisions (no filtering)."""
+    from ovmer.annotate.corpus import write_corpus
+
+    files = write_corpus(corpus, name)
+    if as_json:
+        console.print_json(json.dumps({k: str(v) for k, v in vars(files).items()}))
+        return
+    err_console.print(f"corpus: {files.clips} clips → {escape(str(files.manifest))}")
