@@ -89,3 +89,29 @@ def test_bad_input_exits_2_with_one_message(synthetic: Synthetic, tmp_path: Path
     assert result.exit_code == 2 and "no classifier members" in result.output
     result = runner.invoke(app, [*base, "--dataset", f"csv:{synthetic.labels}", "--members", "0"])
     assert result.exit_code == 2
+
+
+def test_a_registered_dataset_trains_from_its_official_label_file(reference: Path, tmp_path: Path) -> None:
+    """CMU-MOSI's label file with features for 60 of its 1,284 training clips: a sentiment-only member."""
+    from ovmer.classifier.labels import read_labels
+    from ovmer.classifier.synthetic import SyntheticClip, write_synthetic_features
+
+    table = read_labels("cmumosi", reference / "labels")
+    clips = [
+        SyntheticClip(
+            s.name, "neutral", {"negative": -1.0, "neutral": 0.0, "positive": 1.0}[str(s.sentiment)]
+        )
+        for s in table.samples[:60]
+    ]
+    write_synthetic_features(tmp_path / "features", clips, {"audio": 8, "visual": 6}, emotions=["neutral"])
+    result = runner.invoke(
+        app,
+        ["classifier", "train", "--dataset", "cmumosi", "--data-root", str(reference / "labels"),
+         "--features", str(tmp_path / "features"), "--out", str(tmp_path / "m"), "--epochs", "2", "--hidden-dim", "8"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1224 labelled clip(s) skipped" in result.output
+    report = json.loads((tmp_path / "m" / "train_report.json").read_text())
+    (member,) = report["members"]
+    assert member["name"] == "cmumosi-seed0" and member["emotion_labels"] == []
+    assert member["held_out"]["emotion"] is None and member["train_clips"] + member["held_out_clips"] == 60

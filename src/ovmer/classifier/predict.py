@@ -12,8 +12,9 @@ row in its CSV), recorded with its reason and counted; the others are predicted.
 from __future__ import annotations
 
 import csv
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,10 @@ def read_names(path: str | os.PathLike[str]) -> list[str]:
 
 @torch.no_grad()
 def predict_member(
-    member: Member, folders: FeatureFolders, names: Sequence[str], on_chunk: Any = None
+    member: Member,
+    folders: FeatureFolders,
+    names: Sequence[str],
+    on_chunk: Callable[[int], None] | None = None,
 ) -> tuple[list[Vote], list[dict[str, str]]]:
     """The member's votes for ``names`` (in order) and the clips it skipped (``name``, ``reason``)."""
     config = member.model.config
@@ -134,7 +138,7 @@ def predict_members(
     with progress_bar("predict", disable=not progress) as bar:
         for member in loaded:
             task = bar.add_task(member.name, total=len(clip_names))
-            votes, skipped = predict_member(member, folders, clip_names, lambda n, t=task: bar.advance(t, n))
+            votes, skipped = predict_member(member, folders, clip_names, functools.partial(bar.advance, task))
             path = out / f"{member.name}.csv"
             write_votes(path, votes)
             report["members"].append(

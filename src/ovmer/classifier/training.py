@@ -22,9 +22,10 @@ broken are recorded in the report and skipped, never fatal.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,11 @@ def _loss(
 
 
 def fit_member(
-    data: TrainingData, train_idx: np.ndarray, settings: TrainSettings, seed: int, on_epoch: Any = None
+    data: TrainingData,
+    train_idx: np.ndarray,
+    settings: TrainSettings,
+    seed: int,
+    on_epoch: Callable[[], None] | None = None,
 ) -> FusionClassifier:
     """Train one network on ``data`` rows ``train_idx`` (CPU, deterministic in ``seed``)."""
     config = ClassifierConfig(
@@ -220,7 +225,11 @@ def head_scores(model: FusionClassifier, data: TrainingData, rows: np.ndarray) -
 
 
 def train_one(
-    data: TrainingData, name: str, seed: int, settings: TrainSettings, on_epoch: Any = None
+    data: TrainingData,
+    name: str,
+    seed: int,
+    settings: TrainSettings,
+    on_epoch: Callable[[], None] | None = None,
 ) -> Member:
     """One member: split, fit, score on the held-out clips; ``info`` is what its config.json records."""
     strata = np.where(data.emotion != IGNORE, data.emotion, 1000 + data.sentiment)
@@ -300,7 +309,7 @@ def train_members(
                 if is_member(out / name):  # finished in an earlier run: keep it
                     member = load_member(out / name)
                 else:
-                    member = train_one(data, name, seed, settings, lambda task=task: bar.advance(task))
+                    member = train_one(data, name, seed, settings, functools.partial(bar.advance, task))
                     save_member(out / name, member)
                 bar.update(task, completed=settings.epochs)
                 report["members"].append(_member_row(member))
