@@ -117,3 +117,20 @@ def test_a_sentiment_only_dataset_trains_only_a_sentiment_head(synthetic: Synthe
     member = train_one(data, "v", 0, tiny_settings(epochs=2))
     assert member.model.emotion_head is None and member.info["held_out"]["emotion"] is None
     assert member.info["held_out"]["sentiment"]["clips"] > 0
+
+
+def test_text_features_from_another_folder_join_the_fusion(synthetic: Synthetic, tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    text = tmp_path / "text"
+    text.mkdir()
+    rng = np.random.default_rng(0)
+    for clip in synthetic.clips:
+        save_file(
+            {"text": rng.normal(size=(3, 5)).astype(np.float32)}, str(text / f"{clip.name}.safetensors")
+        )
+    folders = FeatureFolders([synthetic.features, text])
+    data = gather_training_data(read_labels(f"csv:{synthetic.labels}"), folders, ("visual", "text", "audio"))
+    member = train_one(data, "t", 0, tiny_settings(epochs=1))
+    assert member.model.config.modalities == ("audio", "text", "visual")
+    assert member.model.config.input_dims == {"audio": 16, "text": 5, "visual": 12}
