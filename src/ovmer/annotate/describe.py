@@ -103,7 +103,7 @@ def _prompt_hash(record: AnswerRecord | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def build_merger(spec: str) -> tuple[Merger, str]:
+def build_merger(spec: str, max_tokens: int | None = None) -> tuple[Merger, str]:
     """The merge function of ``--merge`` and its identity.
 
     ``rules`` concatenates by branch (:func:`~ovmer.annotate.prompts.merge_by_rules`); any extractor
@@ -119,7 +119,7 @@ def build_merger(spec: str) -> tuple[Merger, str]:
     from ovmer.llm.extractor import LLMExtractor
     from ovmer.llm.run import build_extractor
 
-    extractor = build_extractor(spec)
+    extractor = build_extractor(spec, max_tokens=max_tokens)
     if not isinstance(extractor, LLMExtractor):
         raise AnnotationError(
             f"--merge {spec!r}: use 'rules' or an LLM backend (hf:ID, openai:URL#MODEL, cache:ID)"
@@ -227,6 +227,7 @@ def describe_corpus(
     audio_model: str,
     video_model: str,
     merge: str = RULES_MERGE,
+    merge_max_tokens: int | None = None,
     source: str = "samples",
     show_progress: bool = True,
     build_model: Callable[[str], AnswerModel] | None = None,
@@ -238,6 +239,7 @@ def describe_corpus(
         corpus: the corpus folder (created; resumed when it exists).
         audio_model, video_model: clue model specs (``clues``, ``hf:…``, ``openai:…``).
         merge: ``rules`` or an LLM backend spec.
+        merge_max_tokens: the merge LLM's answer budget (default: the extractor's, 512).
         source: the dataset id or CSV the samples came from (recorded; must match on resume).
         build_model: spec → model (default :func:`ovmer.inference.model_table.build_answer_model`).
 
@@ -258,7 +260,7 @@ def describe_corpus(
     if not todo:
         summary.seconds = time.perf_counter() - started
         return summary
-    merger, merge_identity = build_merger(merge)
+    merger, merge_identity = build_merger(merge, merge_max_tokens)
     build = build_model or build_answer_model
     audio = build(audio_model)
     models = {"audio": audio, "video": audio if video_model == audio_model else build(video_model)}
