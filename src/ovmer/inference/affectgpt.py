@@ -7,6 +7,7 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ovmer.data.registry import Sample
@@ -49,6 +50,8 @@ class AffectGPTAnswerer:
         described = self.decoding.describe()
         if engine.fidelity.name != "clean":  # clean identities keep their earlier form
             described = {**described, "fidelity": engine.fidelity.name}
+        if engine.generation != "transformers":  # another engine's numerics: never mixed on resume
+            described = {**described, "generation": engine.generation}
         settings = ",".join(f"{k}={described[k]}" for k in sorted(described))
         self.identity = f"affectgpt:{engine.source}[{engine.model.config.name};{settings}]"
 
@@ -100,6 +103,12 @@ class AffectGPTOptions:
     max_new_tokens: int | None = None
     batch_size: int = 8  # samples per generate call (greedy answers do not depend on it)
     strict_inputs: bool | None = None  # refuse to substitute a missing OpenFace array or wav
+    generation: str = (
+        "transformers"  # or "vllm": the LLM stage from prompt embeddings (inference.vllm_generation)
+    )
+    llm_export: str | None = (
+        None  # generation=vllm: where the merged LLM is exported (default: the ovmer cache)
+    )
 
     @classmethod
     def parse(cls, query: str) -> AffectGPTOptions:
@@ -117,6 +126,10 @@ class AffectGPTOptions:
         if options.fidelity not in ("clean", "paper"):
             raise OvmerError(
                 f"affectgpt spec option fidelity must be clean or paper, got {options.fidelity!r}"
+            )
+        if options.generation not in ("transformers", "vllm"):
+            raise OvmerError(
+                f"affectgpt spec option generation must be transformers or vllm, got {options.generation!r}"
             )
         if options.decoding not in (None, "greedy", "paper"):
             raise OvmerError(
@@ -155,6 +168,10 @@ def affectgpt_from_spec(argument: str) -> AffectGPTAnswerer:
         changes["strict_inputs"] = options.strict_inputs
     fidelity = get_fidelity(options.fidelity).replace(**changes)
     engine = load_engine(model, options.config, options.device, options.dtype, fidelity=fidelity)
+    if options.generation == "vllm":
+        from ovmer.inference.vllm_generation import use_vllm
+
+        use_vllm(engine, Path(options.llm_export) if options.llm_export else None)
     decoding = fidelity.decoding_settings(seed=options.seed, max_new_tokens=options.max_new_tokens)
     return AffectGPTAnswerer(
         engine, decoding=decoding, batch_size=options.batch_size, strict_inputs=fidelity.strict_inputs

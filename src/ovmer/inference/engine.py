@@ -7,7 +7,7 @@ backend that accepts prompt embeddings can replace the second stage without touc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +38,13 @@ class AffectGPTEngine:
         self.fidelity: Fidelity = loaded.fidelity
         p = self.processor
         self.stop = StopRule(tuple(p.eos_ids), p.hash3_id, p.hash2_id, p.hash1_id)
+        self.generation = "transformers"  # or "vllm": recorded in answer identities
+        #: The LLM stage, (embeds (B, L, H), mask (B, L), stop, decoding, pad id) → ids per row; None is
+        #: :func:`ovmer.models.generation.generate` on ``model.llm``. ``generation=vllm`` replaces it
+        #: (:func:`ovmer.inference.vllm_generation.use_vllm`).
+        self.llm_generate: (
+            Callable[[torch.Tensor, torch.Tensor, StopRule, DecodingSettings, int], list[list[int]]] | None
+        ) = None
 
     @torch.no_grad()
     def prompt_embeddings(
@@ -65,7 +72,10 @@ class AffectGPTEngine:
         """
         decoding = self.decoding_settings(decoding)
         embeds, mask = self.prompt_embeddings(inputs, subtitles, task)
-        ids = generate(self.model.llm, embeds, mask, self.stop, decoding, pad_id=self.processor.pad_id)
+        if self.llm_generate is not None:
+            ids = self.llm_generate(embeds, mask, self.stop, decoding, self.processor.pad_id)
+        else:
+            ids = generate(self.model.llm, embeds, mask, self.stop, decoding, pad_id=self.processor.pad_id)
         return [Response(self.processor.decode_response(x), x) for x in ids]
 
     def decoding_settings(self, decoding: DecodingSettings | None = None) -> DecodingSettings:
