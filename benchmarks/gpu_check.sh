@@ -19,6 +19,8 @@
 #      transformers backend at batch 8/32/128 and of the vllm: backend (when the machine has vLLM; it does
 #      not travel in .whl/), 512 step-A prompts, 64 new tokens each; JSON to $RUN_DIR/extractor.json.
 #      About 3 minutes: STEPS=extractor bash benchmarks/gpu_check.sh
+#   6. (issue 17) AffectGPT's LLM stage, batched transformers loop and vLLM from prompt embeddings in the
+#      same run (needs vLLM on the machine): STEPS=inference-vllm bash benchmarks/gpu_check.sh
 #
 # Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
 #     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
@@ -41,7 +43,7 @@ fi
     python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
 } 2>&1 | tee "$OUT/gpu.txt"
 
-STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines extractor"}
+STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines extractor inference-vllm"}
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | awk '{print tolower($2)}')
 RUN_DIR=${RUN_DIR:-benchmarks/gpu-runs/$(date +%F)-${gpu:-gpu}}
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
@@ -82,3 +84,6 @@ step baselines 540 python3 benchmarks/baselines.py --device cuda --dtype fp16 --
 step extractor 300 python3 benchmarks/extractor.py --full-size --device cuda --prompts 512 --max-tokens 64 \
     --batch-sizes 8,32,128 --engines hf,vllm --json "$RUN_DIR/extractor.json"
 [[ " $STEPS " == *" extractor "* ]] && cp "$OUT/extractor.log" "$RUN_DIR/extractor.log" 2>/dev/null
+step inference-vllm 400 python3 benchmarks/inference.py --full-size --device cuda --dtype fp16 \
+    --max-batch 128 --new-tokens 32 --repeats 2 --generation both
+[[ " $STEPS " == *" inference-vllm "* ]] && mkdir -p "$RUN_DIR" && cp "$OUT/inference-vllm.log" "$RUN_DIR/" 2>/dev/null

@@ -9,6 +9,13 @@ encoders), the setting of the "MER-UniBench in under an hour" target:
 
     python benchmarks/inference.py --full-size --device cuda --dtype fp16 --max-batch 64 --new-tokens 32
 
+``--generation vllm`` (or ``both``, in the same run) times the LLM stage under vLLM from prompt
+embeddings (``ovmer.inference.vllm_generation``; needs ``pip install vllm``); the merged LLM is exported
+to a temporary folder first (about 15 GB at full size):
+
+    python benchmarks/inference.py --full-size --device cuda --dtype fp16 --max-batch 128 --new-tokens 32 \
+        --generation both
+
 The stop rule is disabled, so every sample generates exactly ``--new-tokens`` tokens (OV-label answers
 are typically ~15–30 tokens; the released models stop at ``###``). Media decoding is excluded (inputs are
 synthetic); `ovmer infer` overlaps decoding with generation in a background thread.
@@ -19,6 +26,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,6 +35,7 @@ import torch
 
 from _common import SUBTITLE, UNIBENCH_CLIPS, best_of
 from ovmer.inference.engine import AffectGPTEngine
+from ovmer.inference.vllm_generation import VLLMEmbedsEngine, VLLMGenerationOptions, export_llm, use_vllm
 from ovmer.media.inputs import ModelInputs
 from ovmer.models.configuration_affectgpt import AffectGPTConfig
 from ovmer.models.generation import DecodingSettings, StopRule
@@ -68,6 +78,20 @@ def synthetic_inputs(n: int, visual: str) -> list[ModelInputs]:
     return inputs
 
 
+class FixedLengthEmbedsEngine(VLLMEmbedsEngine):
+    """vLLM with every answer exactly ``max_tokens`` long, as the transformers rows (stop rule off)."""
+
+    def generate(self, prompt_embeds: list[torch.Tensor], params: list[dict[str, Any]]) -> list[list[int]]:
+        forced = [{**p, "stop_token_ids": [], "ignore_eos": True, "min_tokens": 0} for p in params]
+        return super().generate(prompt_embeds, forced)
+
+
+def switch_to_vllm(engine: AffectGPTEngine, folder: Path) -> None:
+    export = folder / "llm"
+    export_llm(engine.model, engine.processor.tokenizer, export, engine.source)
+    use_vllm(engine, export, embeds_engine=FixedLengthEmbedsEngine(export, VLLMGenerationOptions()))
+
+
 def measure(
     engine: AffectGPTEngine, batch: int, visual: str, new_tokens: int, repeats: int
 ) -> dict[str, Any]:
@@ -107,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
         "--llm-layers", type=int, help="with --full-size: keep N LLM layers (CPU smoke test of the path)"
     )
     parser.add_argument("--model", help="benchmark a saved/converted model folder instead")
+    parser.add_argument(
+        "--generation", choices=["transformers", "vllm", "both"], default="transformers",
+        help="the LLM stage: ovmer's batched transformers loop, vLLM from prompt embeddings, or both",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     print("command:", " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]]) if argv is None else argv)
     torch.set_grad_enabled(False)
@@ -128,16 +156,22 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"model: {name}; device: {device_name}; dtype: {args.dtype}; new tokens per sample: {args.new_tokens}"
     )
-    print(f"{'batch':>5} {'samples/s':>10} {'tokens/s':>10} {'peak MiB':>10} {'UniBench h':>11}")
-    batch = 1
-    while batch <= args.max_batch:
-        row = measure(engine, batch, args.visual, args.new_tokens, args.repeats)
-        print(
-            f"{row['batch']:>5} {row['samples_per_s']:>10.2f} {row['tokens_per_s']:>10.1f} "
-            f"{row['peak_mib']:>10.0f} {row['unibench_hours']:>11.2f}",
-            flush=True,
-        )
-        batch *= 2
+    passes = ["transformers", "vllm"] if args.generation == "both" else [args.generation]
+    with tempfile.TemporaryDirectory(prefix="ovmer-vllm-export-") as tmp:
+        for generation in passes:
+            if generation == "vllm":
+                switch_to_vllm(engine, Path(tmp))
+            print(f"generation: {generation}")
+            print(f"{'batch':>5} {'samples/s':>10} {'tokens/s':>10} {'peak MiB':>10} {'UniBench h':>11}")
+            batch = 1
+            while batch <= args.max_batch:
+                row = measure(engine, batch, args.visual, args.new_tokens, args.repeats)
+                print(
+                    f"{row['batch']:>5} {row['samples_per_s']:>10.2f} {row['tokens_per_s']:>10.1f} "
+                    f"{row['peak_mib']:>10.0f} {row['unibench_hours']:>11.2f}",
+                    flush=True,
+                )
+                batch *= 2
 
 
 if __name__ == "__main__":
