@@ -100,3 +100,13 @@ class ServeError(OvmerError):
         self.status = status
         self.code = code
         self.retry_after = retry_after
+
+
+class SampleFailedError(OvmerError):
+    """A sample failed where it ran (a Ray worker); the message is already ``Type: message`` as
+    ``errors.jsonl`` records it (:func:`ovmer.inference.runner.describe_failure`)."""
+
+
+class ClusterError(OvmerError):
+    """``--ray``: Ray is not installed (``pip install 'ovmer[ray]'``), the cluster cannot be reached or
+    joined (address, auth token), or it lacks the resources a stage asks for (docs/scale.md)."""

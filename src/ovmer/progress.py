@@ -9,10 +9,12 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 
 def progress_bar(label: str = "{task.description}", *extra: ProgressColumn, **kwargs: Any) -> Progress:
@@ -27,3 +29,12 @@ def progress_bar(label: str = "{task.description}", *extra: ProgressColumn, **kw
         TimeRemainingColumn(),
         **kwargs,
     )
+
+
+class RateColumn(ProgressColumn):
+    """Throughput of a bar, ``12.3/s`` (rich's smoothed speed; blank until it is known). Long runs on a
+    cluster show it next to done/total, so a slow stage is seen while it runs."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.2f}/s", style="progress.data.speed")

@@ -53,6 +53,13 @@ class PrepareConfig:
     language: str | None = None
 
 
+#: Records one finished sample: ``(name, meta or None, error row or None)``.
+RecordResult = Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]
+#: Prepares the samples still to do into the cache elsewhere (a Ray cluster, :mod:`ovmer.cluster`),
+#: calling ``record`` once per sample: ``executor(todo, out, config, record)``.
+PrepareExecutor = Callable[[Sequence[Sample], Path, PrepareConfig, RecordResult], None]
+
+
 @dataclass
 class PrepareSummary:
     """Counts of one ``prepare`` run."""
@@ -69,8 +76,9 @@ class PrepareSummary:
         return self.failed == 0
 
 
-class _Worker:
-    """Per-process state: the face detector (MediaPipe graphs cannot cross processes)."""
+class PrepareWorker:
+    """Per-process state: the face detector (MediaPipe graphs cannot cross processes). One per worker
+    process (here, a pool worker, or a Ray actor of :mod:`ovmer.cluster`)."""
 
     def __init__(self, config: PrepareConfig, threads: int) -> None:
         self.config = config
@@ -127,7 +135,7 @@ class _SampleFailure(Exception):
         self.stage, self.error, self.message = stage, error, message
 
 
-_WORKER: _Worker | None = None
+_WORKER: PrepareWorker | None = None
 
 
 def _init_worker(config: PrepareConfig, parent_pid: int | None = None) -> None:
@@ -141,7 +149,7 @@ def _init_worker(config: PrepareConfig, parent_pid: int | None = None) -> None:
     # One busy thread per worker, so N workers scale on N cores: BLAS/OpenMP, OpenCV (here) and
     # FFmpeg (threads=1 below) would otherwise each start a thread per core (see ovmer.media.threads).
     single_thread_mode()
-    _WORKER = _Worker(config, threads=1)
+    _WORKER = PrepareWorker(config, threads=1)
 
 
 #: How often a worker checks that its parent is alive where ``PR_SET_PDEATHSIG`` is not available.
@@ -175,12 +183,14 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def _run_in_worker(sample: Sample, out: str) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
     assert _WORKER is not None
-    return _run(_WORKER, sample, Path(out))
+    return prepare_sample(_WORKER, sample, Path(out))
 
 
-def _run(
-    worker: _Worker, sample: Sample, out: Path
+def prepare_sample(
+    worker: PrepareWorker, sample: Sample, out: Path
 ) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None]:
+    """Prepare one sample into the cache ``out``: ``(name, meta, None)`` or ``(name, None, error)``
+    (the ``errors.jsonl`` row); never raises for a bad sample."""
     try:
         return sample.name, worker.run(sample, out), None
     except _SampleFailure as failure:
@@ -229,6 +239,7 @@ def prepare_dataset(
     workers: int = 1,
     on_total: Callable[[int, int], None] | None = None,
     on_result: Callable[[str, bool], None] | None = None,
+    executor: PrepareExecutor | None = None,
 ) -> PrepareSummary:
     """Prepare every sample not yet in the cache; record failures and go on.
 
@@ -240,6 +251,8 @@ def prepare_dataset(
         workers: processes; 1 runs in this process (FFmpeg may then use several threads).
         on_total: called once with ``(to_do, already_done)``.
         on_result: called per finished sample with ``(name, ok)``.
+        executor: runs the samples still to do elsewhere (default: here, or a process pool); the
+            lock, resume, ``errors.jsonl`` and manifest stay here, so the files are the same.
 
     Returns:
         a :class:`PrepareSummary`; ``errors.jsonl`` lists this run's failures and ``manifest.jsonl``
@@ -255,7 +268,7 @@ def prepare_dataset(
     for sample in samples:
         safe_sample_name(sample.name)
     with _cache_lock(out), _sigterm_as_interrupt():
-        return _prepare_locked(samples, out, dataset, config, workers, on_total, on_result)
+        return _prepare_locked(samples, out, dataset, config, workers, on_total, on_result, executor)
 
 
 def _prepare_locked(
@@ -266,6 +279,7 @@ def _prepare_locked(
     workers: int,
     on_total: Callable[[int, int], None] | None,
     on_result: Callable[[str, bool], None] | None,
+    executor: PrepareExecutor | None = None,
 ) -> PrepareSummary:
     _check_settings(out, config, dataset)
     cache = InputsCache(out)
@@ -289,14 +303,16 @@ def _prepare_locked(
 
     _write_jsonl(out / "errors.jsonl", [])
     try:
-        if workers == 1:
+        if executor is not None:
+            executor(todo, out, config, record)
+        elif workers == 1:
             from ovmer.media.threads import blas_single_thread
 
-            worker = _Worker(config, threads=0)
+            worker = PrepareWorker(config, threads=0)
             try:
                 with blas_single_thread():  # spinning BLAS helpers cost ~80 ms CPU per clip, for nothing
                     for sample in todo:
-                        record(*_run(worker, sample, out))
+                        record(*prepare_sample(worker, sample, out))
             finally:
                 worker.detectors.close()
         else:

@@ -14,6 +14,10 @@ through :func:`run_answers`, which gives each the same guarantees:
 - **one bad sample never stops the run**: its error is recorded in ``errors.jsonl`` and the run goes
   on (``skip_errors=False`` stops at the first one instead, naming the sample).
 
+Where the batches are answered is pluggable (``batch_answerer``): by default in this process (threads
+load, the model answers); :mod:`ovmer.cluster` answers them on a Ray cluster and hands back each
+batch's outcomes in the same order, so the files are the ones a local run writes.
+
 Folder layout: ``answers.jsonl`` (:class:`~ovmer.results.record.AnswerRecord` lines),
 ``errors.jsonl`` (``{"name", "error"}`` of this call's failures), ``run.json``.
 """
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -33,7 +37,7 @@ from rich.progress import Progress
 
 from ovmer.atomic import write_json_atomic
 from ovmer.data.registry import Sample
-from ovmer.errors import DatasetError, OvmerError
+from ovmer.errors import DatasetError, OvmerError, SampleFailedError
 from ovmer.inference.protocol import AnswerModel
 from ovmer.progress import progress_bar
 from ovmer.results.jsonl import append_records, read_records
@@ -45,6 +49,18 @@ RUN_FILE = "run.json"
 
 #: Errors of one sample that are recorded as its failure (the run goes on).
 SAMPLE_ERRORS = (OvmerError, OSError, RuntimeError, ValueError)
+
+#: Answers planned batches elsewhere (a cluster): yields, batch by batch in the given order, one
+#: outcome per sample (its record, or the error that sample raised).
+BatchAnswerer = Callable[[list[list[Sample]]], Iterator[list[AnswerRecord | Exception]]]
+
+
+def describe_failure(error: Exception) -> str:
+    """How a sample's failure is recorded (``errors.jsonl``, ``failures``): ``Type: message``.
+
+    A :class:`~ovmer.errors.SampleFailedError` already holds such a text (made where the sample ran).
+    """
+    return str(error) if isinstance(error, SampleFailedError) else f"{type(error).__name__}: {error}"
 
 
 @dataclass
@@ -85,7 +101,9 @@ def guard_run_folder(folder: Path, settings: dict[str, Any]) -> None:
     write_json_atomic(run_file, settings)
 
 
-def _batches(todo: list[Sample], size: int, max_batches: int | None) -> list[list[Sample]]:
+def plan_batches(todo: list[Sample], size: int, max_batches: int | None = None) -> list[list[Sample]]:
+    """The batches of ``todo`` in the order they are answered and written: sorted by subtitle length,
+    ``size`` samples each (the last may be shorter), at most ``max_batches`` of them."""
     # Similar prompt lengths in one batch waste less compute on padding; results do not depend on it.
     ordered = sorted(todo, key=lambda s: len(s.subtitle or ""))
     batches = [ordered[i : i + size] for i in range(0, len(ordered), size)]
@@ -109,6 +127,35 @@ def _prefetched(
         nxt = batches[index + 1] if index + 1 < len(batches) else []
         pending = [pool.submit(load, s) for s in nxt]
         yield batch, loaded
+
+
+def _local_outcomes(
+    model: AnswerModel,
+    batches: list[list[Sample]],
+    pool: ThreadPoolExecutor,
+    *,
+    dataset: str,
+    skip_errors: bool,
+) -> Iterator[list[AnswerRecord | Exception]]:
+    """Each batch's outcomes, answered in this process (inputs of the next batch load meanwhile).
+
+    Without ``skip_errors`` a sample that failed to load stops the run before the model is asked.
+    """
+    for batch, loaded in _prefetched(model, batches, pool):
+        if not skip_errors:
+            for sample, item in zip(batch, loaded, strict=True):
+                if isinstance(item, Exception):
+                    raise OvmerError(f"{dataset}/{sample.name}: {item}") from item
+        yield answer_loaded(model, loaded)
+
+
+def answer_loaded(model: AnswerModel, loaded: list[Any]) -> list[AnswerRecord | Exception]:
+    """One outcome per loaded item: the model's answer, or the item's own load error."""
+    good = [i for i, item in enumerate(loaded) if not isinstance(item, Exception)]
+    outcomes: list[AnswerRecord | Exception] = list(loaded)
+    for index, answer in zip(good, _answer(model, [loaded[i] for i in good]), strict=True):
+        outcomes[index] = answer
+    return outcomes
 
 
 def _answer(model: AnswerModel, items: list[Any]) -> list[AnswerRecord | Exception]:
@@ -137,6 +184,7 @@ def run_answers(
     max_batches: int | None = None,
     show_progress: bool = True,
     progress: Progress | None = None,
+    batch_answerer: BatchAnswerer | None = None,
 ) -> RunSummary:
     """Answer every sample of ``samples`` not yet in ``folder`` (see the module docstring).
 
@@ -151,6 +199,8 @@ def run_answers(
         max_batches: stop after this many batches (quick checks; simulates an interruption).
         show_progress: a rich progress bar with counts and ETA.
         progress: a live progress display to add this run's bar to (default: its own).
+        batch_answerer: answers the planned batches elsewhere (default: here; ``model`` then only
+            gives ``identity`` and ``batch_size``; :func:`ovmer.cluster.run_answers_on_ray`).
     """
     folder = Path(folder)
     names = [s.name for s in samples]
@@ -172,8 +222,14 @@ def run_answers(
     progress = progress_bar(disable=not show_progress) if progress is None else progress
     with progress if own else nullcontext(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         bar = progress.add_task(f"{dataset} {task}", total=len(samples), completed=summary.already_done)
-        for batch, loaded in _prefetched(model, _batches(todo, model.batch_size, max_batches), pool):
-            _record_batch(model, batch, loaded, summary, dataset=dataset, task=task, skip_errors=skip_errors)
+        batches = plan_batches(todo, model.batch_size, max_batches)
+        outcomes = (
+            _local_outcomes(model, batches, pool, dataset=dataset, skip_errors=skip_errors)
+            if batch_answerer is None
+            else batch_answerer(batches)
+        )
+        for batch, outcome in zip(batches, outcomes, strict=False):
+            _record_batch(model, batch, outcome, summary, dataset=dataset, task=task, skip_errors=skip_errors)
             progress.update(bar, advance=len(batch))
     summary.seconds = time.perf_counter() - started
     counts = {"total": summary.total, "done": len(summary.records), "failed": len(summary.failures)}
@@ -186,26 +242,18 @@ def run_answers(
 def _record_batch(
     model: AnswerModel,
     batch: list[Sample],
-    loaded: list[Any],
+    outcomes: list[AnswerRecord | Exception],
     summary: RunSummary,
     *,
     dataset: str,
     task: str,
     skip_errors: bool,
 ) -> None:
-    """Answer the loaded items of one batch; append the answers, then record (or raise) the failures.
+    """Append one batch's answers, then record (or raise) its failures.
 
-    Without ``skip_errors`` a sample that failed to load stops the run before the model is asked,
-    and answers of the batch that did come back are kept before a failed answer is raised.
+    Without ``skip_errors`` the answers of the batch that did come back are kept before a failed
+    sample is raised.
     """
-    if not skip_errors:
-        for sample, item in zip(batch, loaded, strict=True):
-            if isinstance(item, Exception):
-                raise OvmerError(f"{dataset}/{sample.name}: {item}") from item
-    good = [i for i, item in enumerate(loaded) if not isinstance(item, Exception)]
-    outcomes: list[Any] = list(loaded)
-    for index, answer in zip(good, _answer(model, [loaded[i] for i in good]), strict=True):
-        outcomes[index] = answer
     records: list[AnswerRecord] = []
     failed: list[tuple[Sample, Exception]] = []
     for sample, outcome in zip(batch, outcomes, strict=True):
@@ -226,7 +274,7 @@ def _record_batch(
         sample, error = failed[0]
         raise OvmerError(f"{dataset}/{sample.name}: {error}") from error
     for sample, error in failed:
-        summary.failures[sample.name] = f"{type(error).__name__}: {error}"
+        summary.failures[sample.name] = describe_failure(error)
     append_records(
         summary.folder / ERRORS_FILE,
         (

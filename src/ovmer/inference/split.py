@@ -16,11 +16,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ovmer.data.registry import Sample
 from ovmer.inference.affectgpt import AffectGPTAnswerer
 from ovmer.inference.engine import AffectGPTEngine
-from ovmer.inference.runner import RunSummary, run_answers
+from ovmer.inference.protocol import AnswerModel
+from ovmer.inference.runner import BatchAnswerer, RunSummary, run_answers
 from ovmer.models.generation import DecodingSettings
 from ovmer.results.official import write_official
 from ovmer.results.record import Predictions
@@ -89,7 +91,6 @@ def infer_split(
     ``csv:PATH``); ``strict_inputs`` refuses substitute faces or audio (paper fidelity);
     ``max_batches`` stops early (quick checks, simulated interruptions).
     """
-    out = Path(out)
     model = AffectGPTAnswerer(
         engine,
         task=task,
@@ -100,20 +101,57 @@ def infer_split(
         dataset_id=dataset_id,
     )
     try:
-        run = run_answers(
+        return answer_split(
             model,
             samples,
-            out / dataset.lower() / task,
+            out,
             dataset=dataset,
             task=task,
             settings=model.run_settings(),
+            run_name=run_name,
+            checkpoint_name=checkpoint_name,
             skip_errors=skip_errors,
-            workers=workers,
-            max_batches=max_batches,
             show_progress=show_progress,
+            max_batches=max_batches,
+            workers=workers,
         )
     finally:
         model.close()
+
+
+def answer_split(
+    model: AnswerModel,
+    samples: Sequence[Sample],
+    out: str | Path,
+    *,
+    dataset: str,
+    task: str,
+    settings: dict[str, Any],
+    run_name: str = "ovmer",
+    checkpoint_name: str = "model",
+    skip_errors: bool = False,
+    show_progress: bool = True,
+    max_batches: int | None = None,
+    workers: int = 4,
+    batch_answerer: BatchAnswerer | None = None,
+) -> InferSummary:
+    """``infer``'s layout for any answer model: the runner's folder ``out/<dataset>/<task>``, then the
+    official ``.npz`` once every sample is answered. ``batch_answerer``: answer elsewhere (``--ray``,
+    :mod:`ovmer.cluster`)."""
+    out = Path(out)
+    run = run_answers(
+        model,
+        samples,
+        out / dataset.lower() / task,
+        dataset=dataset,
+        task=task,
+        settings=settings,
+        skip_errors=skip_errors,
+        workers=workers,
+        max_batches=max_batches,
+        show_progress=show_progress,
+        batch_answerer=batch_answerer,
+    )
     npz = None
     if all(s.name in run.records for s in samples):
         npz = official_npz_path(out, dataset, task, run_name, checkpoint_name)
