@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.annotate.talking import write_talking_clip
+from ovmer.annotate.synthetic import write_talking_clip
 
 #: name → (kind of clip, subtitle, start of the demo stretch in seconds)
 CLIPS = {

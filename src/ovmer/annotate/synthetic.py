@@ -1,5 +1,8 @@
 """Talking-face clips for the active-speaker check, synthesised from the project's demo clip.
 
+Used by the tests and by ``benchmarks/speaker_threshold.py``, which measures the check's threshold
+(docs/annotate.md, 'Active speaker'), like :mod:`ovmer.train.synthetic` for training.
+
 The demo clip (``src/ovmer/clues/demo/demo_clip.mp4``, docs/demo.md) is a public-domain face with
 synthetic speech whose lips do not move. From a stretch of it this module writes three kinds of clip:
 
@@ -16,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.synth import av
-
-DEMO = Path(__file__).resolve().parents[2] / "src" / "ovmer" / "clues" / "demo" / "demo_clip.mp4"
+DEMO = Path(__file__).resolve().parents[1] / "clues" / "demo" / "demo_clip.mp4"
 FPS = 25
 RATE = 16_000
 SIZE = 192
@@ -93,6 +94,9 @@ def write_talking_clip(path: Path, kind: str, *, start: float = 0.5, seconds: fl
 
 
 def _write(path: Path, frames: list[np.ndarray], sound: np.ndarray) -> Path:
+    """H.264 video at 25 fps and mono AAC at 16 kHz, by PyAV."""
+    import av
+
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         vstream = container.add_stream("libx264", rate=FPS)

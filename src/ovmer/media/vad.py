@@ -9,6 +9,7 @@ by TorchScript on the CPU: about 0.2 s for 7 s of audio on one core.
 from __future__ import annotations
 
 import threading
+import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -28,7 +29,9 @@ def _model() -> Any:
         from silero_vad import load_silero_vad
     except ImportError as exc:
         raise MediaError("voice activity needs Silero VAD: pip install 'silero-vad==6.2.3'") from exc
-    return load_silero_vad()
+    with warnings.catch_warnings():  # the wheel's loader uses APIs that warn on current Python / torch
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return load_silero_vad()
 
 
 def speech_probability(audio: np.ndarray) -> tuple[np.ndarray, float]:
