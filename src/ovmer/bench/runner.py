@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from ovmer.data.registry import Sample, benchmark_samples, dataset_folder
 from ovmer.errors import DatasetError, OvmerError
 from ovmer.inference.model_table import build_answer_model
 from ovmer.inference.protocol import AnswerModel
-from ovmer.inference.runner import run_answers
+from ovmer.inference.runner import BatchAnswerer, run_answers
 from ovmer.labels.mapping import LabelMapper
 from ovmer.llm.extractor import LabelExtractor
 from ovmer.results.jsonl import write_records
@@ -135,11 +136,20 @@ def bench_dataset(
     *,
     model_spec: str,
     progress: Progress | None = None,
+    batch_answerer: BatchAnswerer | None = None,
 ) -> tuple[DatasetRun, list[str]]:
-    """Answer, extract, write and score one dataset; returns its run and its ``samples.jsonl`` lines."""
+    """Answer, extract, write and score one dataset; returns its run and its ``samples.jsonl`` lines.
+
+    ``batch_answerer``: the model answers elsewhere (``--ray``, :mod:`ovmer.cluster`), same files."""
     run = DatasetRun(dataset, samples=len(samples))
     answered = run_answers(
-        model, samples, folder, dataset=dataset.id, show_progress=progress is not None, progress=progress
+        model,
+        samples,
+        folder,
+        dataset=dataset.id,
+        show_progress=progress is not None,
+        progress=progress,
+        batch_answerer=batch_answerer,
     )
     answers = {name: record.text or "" for name, record in answered.records.items()}
     run.answered, run.inferred_now, run.failures = len(answers), answered.answered, answered.failures
@@ -173,6 +183,7 @@ def run_bench(
     command: str | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
+    ray_address: str | None = None,
 ) -> BenchResult:
     """Run the benchmark and write every output of the run folder (see the module docstring).
 
@@ -185,9 +196,53 @@ def run_bench(
         maps: emotion-wheel maps (:func:`ovmer.assets.load_wheel_maps`).
         limit: only the first N samples of each dataset (smoke runs; the scores are then partial).
         progress: a live progress display for the inference bars (none by default).
+        ray_address: answer on a Ray cluster (``auto`` or ``HOST:PORT``, :mod:`ovmer.cluster`); the
+            run folder is the one a local run writes (extraction and scoring stay here).
     """
     definitions = [get_benchmark(d) for d in datasets]
-    model = build_answer_model(model_spec)
+    with ExitStack() as stack:
+        model, batch_answerer = _open_model(model_spec, ray_address, stack)
+        return _run_bench(
+            model,
+            batch_answerer,
+            model_spec,
+            definitions,
+            root,
+            out,
+            extractor,
+            maps,
+            command,
+            limit,
+            progress,
+        )
+
+
+def _open_model(
+    model_spec: str, ray_address: str | None, stack: ExitStack
+) -> tuple[AnswerModel, BatchAnswerer | None]:
+    """The model here, or its stand-in on a Ray cluster joined for the ``stack``'s lifetime."""
+    if ray_address is None:
+        return build_answer_model(model_spec), None
+    from ovmer.cluster import RayAnswerModel, SpecRecipe, ray_connection
+
+    stack.enter_context(ray_connection(ray_address))
+    model = RayAnswerModel(SpecRecipe(model_spec))
+    return model, model.answer_batches
+
+
+def _run_bench(
+    model: AnswerModel,
+    batch_answerer: BatchAnswerer | None,
+    model_spec: str,
+    definitions: list[BenchmarkDataset],
+    root: Path,
+    out: Path,
+    extractor: LabelExtractor,
+    maps: Any,
+    command: str | None,
+    limit: int | None,
+    progress: Progress | None,
+) -> BenchResult:
     out = Path(out)
     config = {
         "model": model.identity,
@@ -215,6 +270,7 @@ def run_bench(
                 mapper,
                 model_spec=model_spec,
                 progress=progress,
+                batch_answerer=batch_answerer,
             )
             sample_lines += lines
     finally:

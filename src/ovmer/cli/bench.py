@@ -9,8 +9,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console, print_error
-from ovmer.progress import progress_bar
+from ovmer.cli.common import (
+    EXIT_SOME_FAILED,
+    AssetsOption,
+    RayOption,
+    console,
+    err_console,
+    print_error,
+)
+from ovmer.progress import RateColumn, progress_bar
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +47,7 @@ def bench(
         int | None, typer.Option(min=1, help="Only the first N samples per dataset (smoke runs).")
     ] = None,
     assets: AssetsOption = None,
+    ray: RayOption = None,
 ) -> None:
     """Run a model on a benchmark end to end: inference, extraction, scoring, report.
 
@@ -57,7 +65,7 @@ def bench(
     maps = load_wheel_maps(assets)
     label_extractor = build_extractor(extractor, decoding=decoding, assets=assets)
     ids = [d.strip() for d in datasets.split(",") if d.strip()]
-    with progress_bar("[bold]{task.description}[/]", console=err_console) as progress:
+    with progress_bar("[bold]{task.description}[/]", RateColumn(), console=err_console) as progress:
         result = run_bench(
             model,
             ids,
@@ -86,6 +94,7 @@ def bench(
             ),
             progress=progress,
             limit=limit,
+            ray_address=ray,
         )
     for run in result.datasets.values():
         scores = ", ".join(f"{p} {s.main * 100:.2f}" for p, s in run.scores.items()) or "not scored"

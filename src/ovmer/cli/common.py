@@ -54,6 +54,15 @@ AssetsOption = Annotated[
         show_envvar=True,
     ),
 ]
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="auto|ADDRESS",
+        help="Run on a Ray cluster: auto (join RAY_ADDRESS or a cluster on this machine, else start one) "
+        "or HOST:PORT; the same files as a local run (docs/scale.md). Needs pip install 'ovmer[ray]'.",
+    ),
+]
 
 
 def _show_warning(

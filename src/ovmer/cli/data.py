@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -22,9 +22,11 @@ from ovmer.cli.common import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
     EXIT_SOME_FAILED,
+    RayOption,
     console,
     err_console,
 )
+from ovmer.progress import RateColumn
 
 data_app = typer.Typer(
     help="Dataset registry: list, describe, check and export MER-UniBench / MER2025 / CSV datasets.",
@@ -49,6 +51,7 @@ def _progress() -> Progress:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        RateColumn(),
         TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
@@ -216,11 +219,13 @@ def prepare_command(
     language: Annotated[
         str | None, typer.Option("--language", help="ASR language code (en, zh…); default: detect.")
     ] = None,
+    ray: RayOption = None,
 ) -> None:
     """Preprocess a dataset into CACHE (frames, faces, audio clips, subtitles, manifest).
 
     Resumable; one bad sample is recorded in CACHE/errors.jsonl and the run goes on.
-    Exit 0 when every sample succeeded, 3 when some failed.
+    Exit 0 when every sample succeeded, 3 when some failed. With --ray the samples are prepared by
+    Ray actors (one CPU each; --workers is then unused) into CACHE, which every node must mount.
     """
     from ovmer.atomic import check_writable_dir
     from ovmer.data.prepare import PrepareConfig, prepare_dataset
@@ -262,6 +267,7 @@ def prepare_command(
                 workers=workers,
                 on_total=on_total,
                 on_result=on_result,
+                executor=None if ray is None else _ray_executor(ray),
             )
         except KeyboardInterrupt:
             interrupted = True
@@ -282,6 +288,12 @@ def prepare_command(
             )
         console.print(f"all failures: {json.dumps(str(Path(out) / 'errors.jsonl'))}")
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _ray_executor(address: str) -> Any:
+    from ovmer.cluster.prepare import ray_prepare_executor
+
+    return ray_prepare_executor(address)
 
 
 def register(app: typer.Typer) -> None:

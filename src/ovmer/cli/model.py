@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from ovmer.cli.common import EXIT_SOME_FAILED, console, print_error
+from ovmer.cli.common import EXIT_SOME_FAILED, RayOption, console, print_error
 from ovmer.errors import OvmerError
 
 model_app = typer.Typer(help="AffectGPT model configs and parameter counts.", no_args_is_help=True)
@@ -343,12 +343,16 @@ def infer(
         int | None, typer.Option("--limit", min=1, help="Only the first N samples (quick checks).")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Media decoding threads.")] = 4,
+    ray: RayOption = None,
 ) -> None:
-    """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped."""
+    """Run AffectGPT on a whole benchmark split; resumes where an interrupted run stopped.
+
+    With --ray, each Ray actor loads the model once (one GPU each where the cluster has GPUs) and
+    decoding runs in CPU tasks; the output folder is the one a local run writes.
+    """
     from ovmer.atomic import check_writable_dir
     from ovmer.data.benchmarks import get_benchmark
     from ovmer.data.registry import CSV_PREFIX, is_manifest, load_samples
-    from ovmer.inference.split import infer_split
 
     check_writable_dir(out, "--out")
     if is_manifest(dataset):
@@ -366,23 +370,54 @@ def infer(
     source = Path(model)
     default_run = source.parent.name if source.suffix == ".pth" else source.name
     default_ckpt = source.stem if source.suffix == ".pth" else "model"
-    runner = _engine(model, config, device, dtype, _fidelity(fidelity, decoding, strict_inputs))
-    result = infer_split(
-        runner,
-        samples,
-        out,
-        dataset=dataset_name,
-        task=task.value,
-        decoding=_decoding(runner, seed, max_new_tokens),
-        strict_inputs=runner.fidelity.strict_inputs,
-        batch_size=batch_size,
-        run_name=run_name or default_run,
-        checkpoint_name=checkpoint_name or default_ckpt,
-        skip_errors=skip_errors,
-        workers=workers,
-        prepared=prepared,
-        dataset_id=dataset,
-    )
+    if ray is not None:
+        from ovmer.cluster.infer import infer_split_on_ray
+        from ovmer.cluster.recipe import AffectGPTRecipe
+
+        recipe = AffectGPTRecipe(
+            model,
+            config,
+            device,
+            dtype.value,
+            _fidelity(fidelity, decoding, strict_inputs),
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            task=task.value,
+            batch_size=batch_size,
+            prepared=None if prepared is None else str(prepared),
+            dataset_id=dataset,
+        )
+        result = infer_split_on_ray(
+            recipe,
+            samples,
+            out,
+            dataset=dataset_name,
+            task=task.value,
+            address=ray,
+            run_name=run_name or default_run,
+            checkpoint_name=checkpoint_name or default_ckpt,
+            skip_errors=skip_errors,
+        )
+    else:
+        from ovmer.inference.split import infer_split
+
+        runner = _engine(model, config, device, dtype, _fidelity(fidelity, decoding, strict_inputs))
+        result = infer_split(
+            runner,
+            samples,
+            out,
+            dataset=dataset_name,
+            task=task.value,
+            decoding=_decoding(runner, seed, max_new_tokens),
+            strict_inputs=runner.fidelity.strict_inputs,
+            batch_size=batch_size,
+            run_name=run_name or default_run,
+            checkpoint_name=checkpoint_name or default_ckpt,
+            skip_errors=skip_errors,
+            workers=workers,
+            prepared=prepared,
+            dataset_id=dataset,
+        )
     console.print(
         f"{dataset_name}: {result.generated} generated, {result.already_done} already done, {result.skipped} skipped "
         f"of {result.total}; {result.samples_per_second:.2f} samples/s; {result.jsonl}"
