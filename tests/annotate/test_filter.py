@@ -156,15 +156,18 @@ def test_labels_are_reused_until_the_description_changes(tmp_path: Path, maps: A
 
 def test_bad_vote_files_name_the_line(tmp_path: Path) -> None:
     path = tmp_path / "v.csv"
-    path.write_text("name,emotion,sentiment\na,happy,glad\n")
-    with pytest.raises(InputFormatError, match=r"v\.csv:2: sentiment 'glad'"):
+    header = "name,emotion,sentiment,emotion_prob,sentiment_prob\n"
+    path.write_text(header + "a,happy,glad,,\n")
+    with pytest.raises(InputFormatError, match=r"v\.csv: line 2: sentiment 'glad'"):
         read_votes(path)
     path.write_text("name,emotion\na,happy\n")
-    with pytest.raises(InputFormatError, match="missing column"):
+    with pytest.raises(InputFormatError, match="header"):
         read_votes(path)
-    path.write_text("name,emotion,sentiment\na,happy,positive\na,sad,negative\n")
-    with pytest.raises(InputFormatError, match="listed twice"):
+    path.write_text(header + "a,happy,positive,,\na,sad,negative,,\n")
+    with pytest.raises(InputFormatError, match="duplicate name 'a'"):
         read_votes(path)
+    path.write_text(header + "a,Happy,,0.9,\n")
+    assert read_votes(path)["a"].emotion == "happy"
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, wheel_dir: Path) -> None:

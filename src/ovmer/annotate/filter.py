@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ovmer.annotate.speaker import ActiveSpeakerCheck, LipSyncCheck
-from ovmer.annotate.vote import MemberVote, clip_tallies, read_votes
+from ovmer.annotate.vote import MemberVotes, clip_tallies, read_votes
 from ovmer.atomic import write_text_atomic
 from ovmer.errors import AnnotationError
 from ovmer.inference.runner import SAMPLE_ERRORS
@@ -186,7 +186,7 @@ def _length_stage(
 def _vote_stages(
     verdicts: dict[str, Verdict],
     labels: dict[str, dict[str, Any]],
-    members: Sequence[dict[str, MemberVote]],
+    members: Sequence[MemberVotes],
     settings: FilterSettings,
     mapper: Any,
 ) -> None:

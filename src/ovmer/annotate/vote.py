@@ -1,7 +1,7 @@
 """The high-level filter's vote: voting classifiers' predictions against a description's labels.
 
-Each member's predictions come as a CSV with the header ``name,emotion,sentiment,emotion_prob,
-sentiment_prob`` (``ovmer classifier predict`` writes it): ``emotion`` a discrete English label,
+Each member's predictions come as a votes CSV, ``name,emotion,sentiment,emotion_prob,sentiment_prob``
+(:mod:`ovmer.classifier.votes`; ``ovmer classifier predict`` writes it): ``emotion`` a discrete English label,
 ``sentiment`` ``positive|negative|neutral``, an empty cell an abstention. The paper (§2.2) takes a
 majority vote over the members and removes a clip whose description's labels disagree with it;
 what ovmer chose where the paper is silent (docs/annotate.md, 'Vote'):
@@ -16,24 +16,16 @@ what ovmer chose where the paper is silent (docs/annotate.md, 'Vote'):
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ovmer.errors import InputFormatError
+from ovmer.classifier.votes import Vote
+from ovmer.classifier.votes import read_votes as read_votes_file
 
-VOTE_COLUMNS = ("name", "emotion", "sentiment", "emotion_prob", "sentiment_prob")
-SENTIMENTS = ("positive", "negative", "neutral")
-
-
-@dataclass(frozen=True)
-class MemberVote:
-    """One member's prediction for one clip (``None``: abstained)."""
-
-    emotion: str | None
-    sentiment: str | None
+#: The votes file's layout and reader are :mod:`ovmer.classifier.votes` (the file seam with ``classifier``).
+MemberVotes = dict[str, Vote]
 
 
 @dataclass(frozen=True)
@@ -52,42 +44,19 @@ class Tally:
         return "every member abstained" if not self.counts else f"no majority {dict(self.counts)}"
 
 
-def _cell(value: str | None) -> str | None:
-    text = (value or "").strip()
-    return text or None
-
-
-def read_votes(path: Path) -> dict[str, MemberVote]:
-    """One member's votes by clip name.
+def read_votes(path: Path) -> MemberVotes:
+    """One member's votes by clip name (emotions lower-cased), read by
+    :func:`ovmer.classifier.votes.read_votes`.
 
     Raises:
-        InputFormatError: missing columns, a duplicate name, or a sentiment outside
-            ``positive|negative|neutral`` (naming the file and line).
+        InputFormatError: missing file, wrong header, a bad sentiment or probability, a duplicate name.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputFormatError(f"{path}: vote file not found (write it with `ovmer classifier predict`)")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in ("name", "emotion", "sentiment") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputFormatError(
-                f"{path}: missing column(s) {missing}; the header is {','.join(VOTE_COLUMNS)}"
-            )
-        votes: dict[str, MemberVote] = {}
-        for line, row in enumerate(reader, start=2):
-            name = _cell(row.get("name"))
-            if name is None:
-                raise InputFormatError(f"{path}:{line}: empty name")
-            if name in votes:
-                raise InputFormatError(f"{path}:{line}: clip {name!r} is listed twice")
-            sentiment = _cell(row.get("sentiment"))
-            sentiment = sentiment.lower() if sentiment else None
-            if sentiment is not None and sentiment not in SENTIMENTS:
-                raise InputFormatError(f"{path}:{line}: sentiment {sentiment!r} is not one of {SENTIMENTS}")
-            emotion = _cell(row.get("emotion"))
-            votes[name] = MemberVote(emotion.lower() if emotion else None, sentiment)
-    return votes
+    return {
+        v.name: Vote(
+            v.name, v.emotion.lower() if v.emotion else None, v.sentiment, v.emotion_prob, v.sentiment_prob
+        )
+        for v in read_votes_file(path)
+    }
 
 
 def tally(values: Sequence[str | None]) -> Tally:
@@ -102,7 +71,9 @@ def tally(values: Sequence[str | None]) -> Tally:
     return Tally(winner, dict(counts), abstained=len(values) - len(cast))
 
 
-def clip_tallies(name: str, members: Sequence[dict[str, MemberVote]]) -> tuple[Tally, Tally]:
+def clip_tallies(name: str, members: Sequence[MemberVotes]) -> tuple[Tally, Tally]:
     """The emotion and sentiment tallies of one clip over every member (no row: abstains)."""
-    votes = [m.get(name, MemberVote(None, None)) for m in members]
-    return tally([v.emotion for v in votes]), tally([v.sentiment for v in votes])
+    votes = [m.get(name) for m in members]
+    return tally([v.emotion if v else None for v in votes]), tally(
+        [v.sentiment if v else None for v in votes]
+    )
