@@ -17,6 +17,7 @@ models (the runner does) and re-merges only those clips.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from ovmer.annotate.prompts import MERGE_TEMPLATES, merge_branch, merge_by_rules
 from ovmer.data.registry import Sample
 from ovmer.errors import AnnotationError
 from ovmer.inference.protocol import AnswerModel
-from ovmer.inference.runner import RunSummary, guard_run_folder, run_answers
+from ovmer.inference.runner import RUN_FILE, RunSummary, guard_run_folder, run_answers
 from ovmer.progress import progress_bar
 from ovmer.results.jsonl import append_json_lines
 from ovmer.results.record import AnswerRecord
@@ -141,22 +142,38 @@ def build_merger(spec: str, max_tokens: int | None = None) -> tuple[Merger, str]
 
 
 def _run_clue_models(
-    models: dict[str, AnswerModel], samples: Sequence[Sample], corpus: Path, dataset: str, show_progress: bool
-) -> dict[str, RunSummary]:
-    """Each distinct clue model once over the samples (one folder per role, or ``shared``)."""
-    summaries: dict[str, RunSummary] = {}
-    if models["audio"] is models["video"]:
-        shared = run_answers(
-            models["audio"], samples, corpus / "clue_answers" / "shared", dataset=dataset, task="clues",
-            show_progress=show_progress,
-        )  # fmt: skip
-        return {"audio": shared, "video": shared}
-    for role, model in models.items():
-        summaries[role] = run_answers(
-            model, samples, corpus / "clue_answers" / role, dataset=dataset, task=f"{role}_clue",
-            show_progress=show_progress,
-        )  # fmt: skip
-    return summaries
+    specs: dict[str, str], samples: Sequence[Sample], corpus: Path, dataset: str, *, show_progress: bool,
+    ray: str | None, build: Callable[[str], AnswerModel],
+) -> dict[str, RunSummary]:  # fmt: skip
+    """Each distinct clue model once over the samples, in ``clue_answers/<role>`` (``shared`` when
+    both roles use one spec); role → the run's summary."""
+    shared = specs["audio"] == specs["video"]
+    plan = {"shared": specs["audio"]} if shared else dict(specs)
+    runs: dict[str, RunSummary] = {}
+    for key, spec in plan.items():
+        folder, task = corpus / "clue_answers" / key, "clues" if shared else f"{key}_clue"
+        if ray is not None:
+            from ovmer.cluster.answers import run_answers_on_ray
+            from ovmer.cluster.recipe import SpecRecipe
+
+            runs[key] = run_answers_on_ray(
+                SpecRecipe(spec), samples, folder, dataset=dataset, task=task, address=ray,
+                show_progress=show_progress,
+            )  # fmt: skip
+            continue
+        model = build(spec)
+        try:
+            runs[key] = run_answers(
+                model, samples, folder, dataset=dataset, task=task, show_progress=show_progress
+            )
+        finally:
+            model.close()
+    return {role: runs["shared" if shared else role] for role in ("audio", "video")}
+
+
+def _identity(run: RunSummary) -> str:
+    """The model identity a clue run recorded (``run.json``), the same locally and on Ray."""
+    return str(json.loads((run.folder / RUN_FILE).read_text(encoding="utf-8"))["identity"])
 
 
 def _clip_row(sample: Sample, runs: dict[str, RunSummary], identities: dict[str, str]) -> dict[str, Any]:
@@ -231,6 +248,7 @@ def describe_corpus(
     source: str = "samples",
     show_progress: bool = True,
     build_model: Callable[[str], AnswerModel] | None = None,
+    ray: str | None = None,
 ) -> DescribeSummary:
     """Describe every clip of ``samples`` into the corpus folder (see the module docstring).
 
@@ -242,6 +260,8 @@ def describe_corpus(
         merge_max_tokens: the merge LLM's answer budget (default: the extractor's, 512).
         source: the dataset id or CSV the samples came from (recorded; must match on resume).
         build_model: spec → model (default :func:`ovmer.inference.model_table.build_answer_model`).
+        ray: run the clue models on a Ray cluster (``auto`` or ``HOST:PORT``) by
+            :func:`ovmer.cluster.answers.run_answers_on_ray`: the same files as a local run.
 
     Raises:
         DatasetError: the folder holds a corpus built with other models or from another source.
@@ -261,15 +281,17 @@ def describe_corpus(
         summary.seconds = time.perf_counter() - started
         return summary
     merger, merge_identity = build_merger(merge, merge_max_tokens)
-    build = build_model or build_answer_model
-    audio = build(audio_model)
-    models = {"audio": audio, "video": audio if video_model == audio_model else build(video_model)}
-    try:
-        runs = _run_clue_models(models, todo, corpus, source, show_progress)
-    finally:
-        for model in {id(m): m for m in models.values()}.values():
-            model.close()
-    identities = {role: models[role].identity for role in models}
+    specs = {"audio": audio_model, "video": video_model}
+    runs = _run_clue_models(
+        specs,
+        todo,
+        corpus,
+        source,
+        show_progress=show_progress,
+        ray=ray,
+        build=build_model or build_answer_model,
+    )
+    identities = {role: _identity(runs[role]) for role in runs}
     rows = [_clip_row(sample, runs, identities) for sample in todo]
     _merge_rows(rows, merger, merge_identity, summary, corpus, show_progress)
     summary.seconds = time.perf_counter() - started

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, console, err_console, print_error
+from ovmer.cli.common import EXIT_SOME_FAILED, AssetsOption, RayOption, console, err_console, print_error
 
 annotate_app = typer.Typer(
     help="Build a training corpus from unlabelled clips: describe, filter, review, export (docs/annotate.md).",
@@ -42,6 +42,10 @@ def describe_command(
     root: Annotated[Path | None, typer.Option("--root", help="Dataset root folder (registered ids).")] = None,
     split: Annotated[str, typer.Option("--split", help="Split of a registered dataset.")] = "test",
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N clips (smoke runs).")] = None,
+    merge_max_tokens: Annotated[
+        int | None, typer.Option("--merge-max-tokens", min=1, help="Answer budget of an LLM merge.")
+    ] = None,
+    ray: RayOption = None,
 ) -> None:
     """Describe every clip: an audio clue, a visual clue, and the merged description (clips.jsonl).
 
@@ -55,7 +59,14 @@ def describe_command(
     check_writable_dir(out, "--out")
     samples = load_samples(root, dataset, split)[:limit]
     summary = describe_corpus(
-        samples, out, audio_model=audio_model, video_model=video_model, merge=merge, source=dataset
+        samples,
+        out,
+        audio_model=audio_model,
+        video_model=video_model,
+        merge=merge,
+        merge_max_tokens=merge_max_tokens,
+        source=dataset,
+        ray=ray,
     )
     console.print(
         f"{summary.total} clips: {summary.already_done} already done, {summary.described} described, "
