@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ovmer.annotate.filter import Verdict
 from ovmer.cli.main import app
 from ovmer.results.jsonl import read_json_lines
 from ovmer.results.review import record_decision
@@ -75,9 +76,16 @@ def test_review_decisions_bind_the_export(built: Path) -> None:
     record_decision(built, "talk_a", "edit", reviewer="ann", labels=["joyful", "relieved"])
     result = CliRunner().invoke(app, ["annotate", "export", str(built), "--name", "synth", "--json"])
     assert result.exit_code == 0, result.output
+    from ovmer.annotate.filter import review_counts
+    from ovmer.results.review import FILTER_FILE
+
+    verdicts = {r["name"]: Verdict(**r) for r in read_json_lines(built / FILTER_FILE)}
+    assert review_counts(built, verdicts) == {
+        "decisions": 3, "brought_back": 1, "rejected": 1, "edited": 1, "corpus_out": 2
+    }  # fmt: skip
     with (built / "track2_train_synth.csv").open(newline="") as handle:
         rows = {row["name"]: row["openset"] for row in csv.DictReader(handle)}
-    assert rows == {"still_a": "[happy]", "talk_a": "[joyful, relieved]"}  # accept, edit; reject gone
+    assert rows == {"still_a": "['happy']", "talk_a": "['joyful', 'relieved']"}  # accept, edit; reject gone
 
 
 def test_the_corpus_trains_unchanged(built: Path, tmp_path: Path) -> None:

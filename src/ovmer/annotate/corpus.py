@@ -4,7 +4,7 @@ From a filtered corpus folder (``clips.jsonl``, ``labels.jsonl``, ``filter.jsonl
 decisions (``review.jsonl``, applied by :func:`ovmer.results.review.decide`) this writes, in the
 corpus folder:
 
-- ``track2_train_<name>.csv`` — ``name, openset`` (the OV list as ``[a, b]``), MER2025's Track 2 layout;
+- ``track2_train_<name>.csv`` — ``name, openset`` (the OV list as ``['a', 'b']``), MER2025's Track 2 layout;
 - ``track3_train_<name>.csv`` — ``name, reason`` (the description), MER2025's Track 3 layout;
 - ``manifest.csv`` — ``name, video, audio, subtitle, labels, description``: the registry's ``csv:``
   manifest, so ``ovmer train … data.dataset=csv:CORPUS/manifest.csv`` trains on it unchanged;
@@ -88,8 +88,7 @@ def write_corpus(corpus: str | Path, name: str | None = None) -> CorpusFiles:
         provenance.append(_provenance(clip, row, verdicts.get(clip_name, {}), decision, keep, final_labels))
         if not keep:
             continue
-        openset = "[" + ", ".join(final_labels) + "]"
-        track2.append([clip_name, openset])
+        track2.append([clip_name, repr(final_labels)])  # "['happy', 'excited']", as the MER2025 release
         track3.append([clip_name, clip["description"]])
         manifest.append(
             [

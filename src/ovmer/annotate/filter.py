@@ -35,7 +35,7 @@ from ovmer.inference.runner import SAMPLE_ERRORS
 from ovmer.labels.parse import string_to_list
 from ovmer.progress import progress_bar
 from ovmer.results.jsonl import append_json_lines
-from ovmer.results.review import CLIPS_FILE, FILTER_FILE, LABELS_FILE, latest_by_name
+from ovmer.results.review import CLIPS_FILE, FILTER_FILE, LABELS_FILE, decide, latest_by_name, read_decisions
 
 SPEAKER_FILE = "speaker.jsonl"
 STAGES = ("speaker", "length", "emotion", "sentiment")
@@ -276,6 +276,24 @@ def _funnel(
     }
 
 
+def review_counts(corpus: Path, verdicts: dict[str, Verdict]) -> dict[str, int]:
+    """How the review decisions change the filter's verdicts (:func:`ovmer.results.review.decide`):
+    decisions, clips brought back, left out, relabelled, and the clips the corpus will hold."""
+    decisions = read_decisions(corpus)
+    counts = {"decisions": 0, "brought_back": 0, "rejected": 0, "edited": 0, "corpus_out": 0}
+    for name, verdict in verdicts.items():
+        decision = decisions.get(name)
+        keep, _ = decide(verdict.kept, [], decision)
+        counts["corpus_out"] += keep
+        if decision is None:
+            continue
+        counts["decisions"] += 1
+        counts["brought_back"] += keep and not verdict.kept
+        counts["rejected"] += verdict.kept and not keep
+        counts["edited"] += decision.decision == "edit"
+    return counts
+
+
 def funnel_markdown(funnel: dict[str, Any]) -> str:
     """The funnel as a Markdown table plus the label statistics."""
     lines = [
@@ -292,6 +310,9 @@ def funnel_markdown(funnel: dict[str, Any]) -> str:
         "",
         f"Clips described: {funnel['clips_in']} (failed descriptions: {funnel['failed_description']}); "
         f"clips out: **{funnel['clips_out']}**.",
+        "",
+        "Review: {decisions} decisions ({brought_back} brought back, {rejected} rejected, {edited} relabelled); "
+        "clips in the corpus: **{corpus_out}**.".format(**funnel["review"]),
         "",
         f"Labels of the kept clips: {labels['distinct']} distinct, {labels['per_clip_mean']} per clip on average "
         f"(max {labels['per_clip_max']}, {labels['empty']} clips without a label); sentiment {labels['sentiment']}.",
@@ -358,6 +379,7 @@ def filter_corpus(
     funnel = _funnel(
         len(clips), len(all_clips) - len(clips), settings, verdicts, labels, cutoffs, len(members)
     )
+    funnel["review"] = review_counts(corpus, verdicts)
     write_text_atomic(corpus / FILTER_FILE, "".join(_json_line(asdict(v)) for v in verdicts.values()))
     write_json_atomic(corpus / "funnel.json", funnel)
     write_text_atomic(corpus / "funnel.md", funnel_markdown(funnel))
