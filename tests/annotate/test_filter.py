@@ -181,7 +181,25 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, wheel_dir: Path) -
     assert result.exit_code == 2 and "--votes" in result.output
     result = runner.invoke(app, ["annotate", "export", str(tmp_path)])
     assert result.exit_code == 2 and "annotate filter" in result.output
+    result = runner.invoke(
+        app, ["annotate", "filter", str(tmp_path), "stray.csv", "--assets", str(wheel_dir)]
+    )
+    assert result.exit_code == 2 and "unexpected" in result.output and "stray.csv" in result.output
     with pytest.raises(AnnotationError, match="undecided"):
         filter_corpus(
             tmp_path, settings=FilterSettings(speaker=False, undecided="maybe"), votes=[tmp_path / "x.csv"]
         )
+
+
+def test_votes_folder_reads_every_csv(tmp_path: Path, wheel_dir: Path) -> None:
+    folder = make_corpus(tmp_path / "corpus", {"a": "She is happy and cheerful."})
+    votes = tmp_path / "votes"
+    votes.mkdir()
+    for k in range(3):
+        write_votes(votes / f"m{k}.csv", [("a", "happy" if k else "sad", "positive")])
+    (votes / "predict_report.json").write_text("{}")
+    args = ["annotate", "filter", str(folder), "--no-speaker", "--no-length", "--votes", str(votes)]
+    result = CliRunner().invoke(app, [*args, "--assets", str(wheel_dir)])
+    assert result.exit_code == 0, result.output
+    funnel = json.loads((folder / "funnel.json").read_text())
+    assert funnel["vote_members"] == 3 and funnel["clips_out"] == 1

@@ -34,7 +34,7 @@ def built(talking_clips: dict[str, Path], tmp_path_factory: pytest.TempPathFacto
         write_votes(folder / f"member{k}.csv", [(n, "happy", "positive") for n in names]) for k in range(2)
     ] + [write_votes(folder / "member2.csv", [(n, "sad", "") for n in names])]
     args = ["annotate", "filter", str(corpus), "--length-quantiles", "0,1", "--assets", str(wheel_dir)]
-    result = runner.invoke(app, [*args, *[a for v in votes for a in ("--votes", str(v))], "--name", "synth"])
+    result = runner.invoke(app, [*args, "--votes", *map(str, votes), "--name", "synth"])  # votes/*.csv
     assert result.exit_code == 0, result.output
     assert "| speaker | 3 | 1 |" in result.output
     return corpus

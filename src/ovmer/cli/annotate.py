@@ -82,8 +82,18 @@ def describe_command(
 @annotate_app.command("filter")
 def filter_command(
     corpus: Annotated[Path, typer.Argument(help="The corpus folder `annotate describe` wrote.")],
+    more_votes: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="More votes files: --votes A.csv B.csv C.csv reads all three.", show_default=False
+        ),
+    ] = None,
     votes: Annotated[
-        list[Path] | None, typer.Option("--votes", help="Predictions CSV of each voting classifier (repeat).")
+        list[Path] | None,
+        typer.Option(
+            "--votes",
+            help="Votes CSV of each voting classifier, or a folder of them (`ovmer classifier predict --out`).",
+        ),
     ] = None,
     speaker: Annotated[bool, typer.Option("--speaker/--no-speaker", help="Active-speaker check.")] = True,
     length: Annotated[bool, typer.Option("--length/--no-length", help="Description-length tails.")] = True,
@@ -131,7 +141,7 @@ def filter_command(
     maps = load_wheel_maps(assets)
     result = filter_corpus(
         corpus,
-        votes=votes or [],
+        votes=vote_files(votes or [], more_votes or []),
         settings=settings,
         extractor=build_extractor(extractor, assets=assets),
         speaker_check=LipSyncCheck(threshold=speaker_threshold),
@@ -141,6 +151,18 @@ def filter_command(
     console.print((corpus / "funnel.md").read_text(encoding="utf-8"), markup=False)
     console.print(f"corpus: {files.clips} clips → {escape(str(files.track2))}, {escape(str(files.track3))}")
     del result
+
+
+def vote_files(votes: list[Path], more: list[Path]) -> list[Path]:
+    """The votes CSVs of ``--votes A.csv B.csv …`` (the shell's ``votes/*.csv``) or ``--votes FOLDER``."""
+    if more and not votes:
+        raise typer.BadParameter(
+            f"unexpected argument(s) {[str(p) for p in more]}; give vote files after --votes"
+        )
+    files: list[Path] = []
+    for path in [*votes, *more]:
+        files.extend(sorted(path.glob("*.csv")) if path.is_dir() else [path])
+    return files
 
 
 @annotate_app.command("export")
