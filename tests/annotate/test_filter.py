@@ -14,7 +14,7 @@ from ovmer.annotate.filter import FilterSettings, description_length, filter_cor
 from ovmer.annotate.speaker import SpeakerVerdict
 from ovmer.annotate.vote import read_votes, tally
 from ovmer.cli.main import app
-from ovmer.errors import AnnotationError, InputFormatError
+from ovmer.errors import AnnotationError, InputFormatError, MediaError
 from ovmer.labels.mapping import LabelMapper
 from ovmer.llm.lexicon import LexiconExtractor
 from ovmer.metrics.hitrate import hit_or_not
@@ -129,19 +129,22 @@ class FirstClipSpeaks:
             return SpeakerVerdict(True, "speaks", 1.0)
         if video.stem == "c1":
             return SpeakerVerdict(None, "no speech to attribute (kept)")
+        if video.stem == "c3":
+            raise MediaError(f"{video}: file not found")
         return SpeakerVerdict(False, "off-screen speaker", 0.0)
 
 
 def test_speaker_plug_in_and_its_cache(tmp_path: Path, maps: Any) -> None:
-    folder = make_corpus(tmp_path, {"c0": "happy", "c1": "sad", "c2": "calm"})
+    folder = make_corpus(tmp_path, {"c0": "happy", "c1": "sad", "c2": "calm", "c3": "gone"})
     settings = FilterSettings(length=False, emotion_vote=False, sentiment_vote=False)
     check = FirstClipSpeaks()
     verdicts = run(folder, maps, settings, [], speaker_check=check)
-    assert [v["kept"] for v in verdicts.values()] == [True, True, False]
+    assert [v["kept"] for v in verdicts.values()] == [True, True, False, False]
     assert verdicts["c2"]["reason"] == "off-screen speaker"
+    assert verdicts["c3"]["reason"] == "check failed: MediaError: /v/c3.mp4: file not found"
     again = FirstClipSpeaks()
     run(folder, maps, settings, [], speaker_check=again)
-    assert again.calls == []  # every clip's result came from speaker.jsonl
+    assert again.calls == ["c3"]  # the others came from speaker.jsonl; a failed check is tried again
 
 
 def test_labels_are_reused_until_the_description_changes(tmp_path: Path, maps: Any) -> None:
@@ -185,6 +188,8 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, wheel_dir: Path) -
         app, ["annotate", "filter", str(tmp_path), "stray.csv", "--assets", str(wheel_dir)]
     )
     assert result.exit_code == 2 and "unexpected" in result.output and "stray.csv" in result.output
+    with pytest.raises(AnnotationError, match="LOW <= HIGH"):
+        filter_corpus(tmp_path, settings=FilterSettings(speaker=False, length_quantiles=(0.9, 0.1)), votes=[])
     with pytest.raises(AnnotationError, match="undecided"):
         filter_corpus(
             tmp_path, settings=FilterSettings(speaker=False, undecided="maybe"), votes=[tmp_path / "x.csv"]

@@ -52,6 +52,14 @@ class FilterSettings:
     length_quantiles: tuple[float, float] = (0.05, 0.95)
     undecided: str = "remove"  # or "keep": a clip whose vote has no majority
 
+    def check(self) -> None:
+        """Raise :class:`~ovmer.errors.AnnotationError` for quantiles or an ``undecided`` that make no sense."""
+        low, high = self.length_quantiles
+        if not 0.0 <= low <= high <= 1.0:
+            raise AnnotationError(f"length quantiles {self.length_quantiles}: need 0 <= LOW <= HIGH <= 1")
+        if self.undecided not in ("remove", "keep"):
+            raise AnnotationError(f"undecided must be 'remove' or 'keep', not {self.undecided!r}")
+
     def stages(self) -> list[str]:
         """The enabled stages, in order."""
         on = (self.speaker, self.length, self.emotion_vote, self.sentiment_vote)
@@ -92,7 +100,10 @@ def extract_labels(
     todo: list[tuple[str, str]] = []
     for name, clip in clips.items():
         text, old = clip["description"], previous.get(name)
-        if old and old.get("description_sha256") == _sha(text) and old.get("extractor") == extractor.identity:
+        same = (
+            old and old.get("description_sha256") == _sha(text) and old.get("extractor") == extractor.identity
+        )
+        if same and old is not None and "error" not in old:  # a failed extraction is tried again
             rows[name] = old
         else:
             todo.append((name, text))
@@ -154,14 +165,9 @@ def _speaker_stage(
                         "score": result.score,
                         "details": result.details,
                     }
-                except SAMPLE_ERRORS as exc:  # recorded, run goes on
-                    row = {
-                        "name": name,
-                        "check": check.identity,
-                        "speaking": False,
-                        "reason": f"check failed: {type(exc).__name__}: {exc}",
-                    }
-                append_json_lines(corpus / SPEAKER_FILE, [row])
+                    append_json_lines(corpus / SPEAKER_FILE, [row])
+                except SAMPLE_ERRORS as exc:  # removed with the reason, not cached: a rerun tries again
+                    row = {"speaking": False, "reason": f"check failed: {type(exc).__name__}: {exc}"}
             verdicts[name].details["speaker"] = {k: row.get(k) for k in ("speaking", "score", "reason")}
             if row.get("speaking") is False:
                 verdicts[name].remove("speaker", str(row.get("reason")))
@@ -196,8 +202,9 @@ def _vote_stages(
         if not verdict.kept:
             continue
         row = labels.get(name, {})
-        if "error" in row:
-            verdict.remove("emotion", f"label extraction failed: {row['error']}")
+        if "error" in row or not row:
+            first = "emotion" if settings.emotion_vote else "sentiment"
+            verdict.remove(first, f"label extraction failed: {row.get('error', 'no labels')}")
             continue
         emotion, sentiment = clip_tallies(name, members)
         verdict.details["vote"] = {"emotion": asdict(emotion), "sentiment": asdict(sentiment)}
@@ -351,6 +358,7 @@ def filter_corpus(
 
     corpus = Path(corpus)
     settings = settings or FilterSettings()
+    settings.check()
     if not (corpus / CLIPS_FILE).is_file():
         raise AnnotationError(
             f"{corpus / CLIPS_FILE}: not found (run `ovmer annotate describe ... --out {corpus}` first)"
@@ -359,8 +367,6 @@ def filter_corpus(
         raise AnnotationError(
             "the vote stages need --votes A.csv [B.csv ...] (or switch them off with --no-vote)"
         )
-    if settings.undecided not in ("remove", "keep"):
-        raise AnnotationError(f"undecided must be 'remove' or 'keep', not {settings.undecided!r}")
     members = (
         [read_votes(Path(p)) for p in votes] if (settings.emotion_vote or settings.sentiment_vote) else []
     )
