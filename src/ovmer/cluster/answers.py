@@ -66,11 +66,16 @@ class _AnswerBatches:
     def __call__(self, rows: dict[str, Any]) -> dict[str, Any]:
         outcomes = []
         for index, data in enumerate(rows["samples"]):
+            batch: list[Sample] = unpack(data)
             if "items" in rows:
                 loaded = unpack(rows["items"][index])
             else:  # no CPU stage: load here, in threads, as the local runner does
-                loaded = list(self.pool.map(lambda s: _load_one(self.model.load, s), unpack(data)))
-            outcomes.append(outcomes_to_json(answer_loaded(self.model, loaded)))
+                loaded = list(self.pool.map(lambda s: _load_one(self.model.load, s), batch))
+            answers = answer_loaded(self.model, loaded)
+            for sample, answer in zip(batch, answers, strict=True):
+                if isinstance(answer, AnswerRecord):
+                    answer.name = sample.name  # the runner sets it too; a record travels with its name
+            outcomes.append(outcomes_to_json(answers))
         return {"batch": rows["batch"], "outcomes": outcomes}
 
 

@@ -10,6 +10,7 @@ or ``ray://HOST:10001``) must be reachable. A cluster started with token authent
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -67,6 +68,8 @@ def ray_connection(address: str = AUTO) -> Iterator[Any]:
 def quiet_ray_data(ray: Any) -> None:
     """Ray Data without its own progress bars and INFO lines: ovmer's bar counts the samples, and
     Ray's logs stay in the session folder (``/tmp/ray/session_*/logs/ray-data``)."""
+    # Ray Data's own settings copy warns about its deprecated fields on every run: not the user's to fix.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"ray\.data\.")
     ray.data.DataContext.get_current().enable_progress_bars = False
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     # The one warning that says the bars are off (ovmer turned them off on purpose).
