@@ -7,11 +7,14 @@ demo clip. Every server gets its own temp folder, so tests can check that no upl
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +89,38 @@ def slow_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An 8-s clip without audio: the face mesh reads 40 frames (about 0.5 s), long enough for
     requests to pile up in the queue and for a short --timeout to run out."""
     return write_clip(tmp_path_factory.mktemp("clips") / "slow.mp4", seconds=8.0, fps=10, audio=False)
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (``apt-get install chromium``); Playwright drives it, nothing is downloaded."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where screenshots go: ``$OVMER_TEST_ARTIFACTS/serve`` (CI keeps them), else a temp folder."""
+    root = os.environ.get("OVMER_TEST_ARTIFACTS")
+    folder = Path(root) / "serve" if root else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium for one test module; skips without Chromium unless ``OVMER_REQUIRE_BROWSER=1``."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="browser tests need playwright ([dev] extra)"
+    )
+    executable = chromium_path()
+    if executable is None:
+        if os.environ.get("OVMER_REQUIRE_BROWSER") == "1":
+            pytest.fail("OVMER_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")
+        pytest.skip(
+            "no chromium on PATH (apt-get install chromium); set OVMER_REQUIRE_BROWSER=1 to fail instead"
+        )
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, args=["--no-sandbox"], headless=True
+        )
+        yield launched
+        launched.close()

@@ -104,6 +104,15 @@ def test_limits_and_bad_fields_are_4xx_json(client: httpx.Client, short_clip: Pa
     )
     huge = b"\x00" * (2 * 1024 * 1024)  # beyond the body limit: refused before it is read
     assert_error(client.post("/v1/describe", files={"video": ("huge.mp4", huge)}), 413, "too_large")
+
+    def chunked_body() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'--x\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n\r\n'
+        yield from (b"\x00" * 65536 for _ in range(32))
+
+    chunked = client.post(
+        "/v1/describe", content=chunked_body(), headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert_error(chunked, 413, "too_large")
     assert_error(client.post("/v1/describe", files={"video": ("e.mp4", b"")}), 422, "empty_file")
     clip = {"video": ("c.mp4", short_clip.read_bytes())}
     assert "task" in assert_error(

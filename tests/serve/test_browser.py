@@ -8,8 +8,6 @@ test's temp folder. Without Chromium the tests skip, unless ``OVMER_REQUIRE_BROW
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,33 +26,6 @@ pytestmark = [pytest.mark.network, pytest.mark.slow]
 ANSWER_TIMEOUT_MS = 60_000
 
 
-def chromium_path() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = os.environ.get("OVMER_TEST_ARTIFACTS")
-    folder = Path(root) / "serve" if root else tmp_path_factory.mktemp("screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = chromium_path()
-    if executable is None:
-        if os.environ.get("OVMER_REQUIRE_BROWSER") == "1":
-            pytest.fail("OVMER_REQUIRE_BROWSER=1 but no chromium on PATH (apt-get install chromium)")
-        pytest.skip(
-            "no chromium on PATH (apt-get install chromium); set OVMER_REQUIRE_BROWSER=1 to fail instead"
-        )
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"], headless=True)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture(scope="module")
 def temp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("serve_tmp")
@@ -68,16 +39,20 @@ def server(temp_root: Path, wheel_dir: Path) -> Iterator[str]:
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Iterator[Any]:
-    """A fresh page on the server that fails the test if it asks any other host for anything."""
+    """A fresh page on the server that fails the test if it asks any other host for anything or
+    raises a script error."""
     context = browser.new_context(viewport={"width": 1000, "height": 900})
     page = context.new_page()
     hosts: list[str] = []
+    errors: list[str] = []
     page.on("request", lambda request: hosts.append(urlparse(request.url).hostname or request.url[:5]))
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(server + "/")
     page.wait_for_selector("body[data-ready=true]")
     yield page
     context.close()
     assert set(hosts) <= {"127.0.0.1", "data:", "blob:"}, hosts
+    assert errors == []  # no script error on the page
 
 
 def test_demo_clip_shows_labels_frames_crops_and_the_wheel(

@@ -46,6 +46,10 @@ def serve(
         list[str] | None,
         typer.Option(help="Allow browser calls from this origin (repeatable); CORS is off without it."),
     ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(help="An `ovmer annotate` corpus folder to review in the page's Review tab."),
+    ] = None,
     assets: AssetsOption = None,
 ) -> None:
     """Serve one model over HTTP with a web page at / (FastAPI + uvicorn).
@@ -66,8 +70,9 @@ def serve(
             raise EnvironmentVariableError(
                 f"--api-key-env {api_key_env}: that environment variable is unset or empty; export the key in it"
             )
-    if gt_root is not None and not gt_root.is_dir():
-        raise OvmerError(f"--gt-root {gt_root}: not a folder")
+    for option, folder in (("--gt-root", gt_root), ("--corpus", corpus)):
+        if folder is not None and not folder.is_dir():
+            raise OvmerError(f"{option} {folder}: not a folder")
     if host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
         err_console.print(
             f"[yellow]warning:[/] serving on {host} without --api-key-env: anyone who can reach it may use it"
@@ -75,7 +80,7 @@ def serve(
     settings = ServeSettings(
         model=model or "clues", host=host, port=port, api_key=api_key, max_upload_mb=max_upload_mb,
         max_queue=max_queue, timeout_s=timeout, gt_root=gt_root, assets=assets,
-        cors_origins=tuple(cors_origin or ()),
+        cors_origins=tuple(cors_origin or ()), corpus=corpus,
     )  # fmt: skip
     run_server(settings)
 

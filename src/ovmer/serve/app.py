@@ -6,7 +6,9 @@ Routes (OpenAPI at ``/openapi.json``, Swagger UI at ``/docs``; docs/serve.md):
 * ``GET /healthz`` — ``{"status": "ok", "model": identity, ...}`` (no key needed: a liveness probe);
 * ``GET /v1/models`` — the one model, its batch size and queue counters;
 * ``POST /v1/describe`` — :mod:`ovmer.serve.describe`;
-* ``POST /v1/score`` — :mod:`ovmer.serve.scoring`.
+* ``POST /v1/score`` — :mod:`ovmer.serve.scoring`;
+* ``GET /v1/review/items``, ``GET /v1/review/items/{name}/video``,
+  ``POST /v1/review/items/{name}/decision`` — the review queue of ``--corpus`` (:mod:`ovmer.serve.review`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ovmer.scoring.protocol import Protocol
 from ovmer.serve.describe import Task, describe_upload, with_timeout
 from ovmer.serve.errors import install_error_handlers
 from ovmer.serve.guards import BodyLimit, SecurityHeaders, check_api_key, given_api_key
+from ovmer.serve.review import DecisionBody, StatusFilter, clip_video, decide, queue_json, require_corpus
 from ovmer.serve.scoring import dataset_for, score_upload, server_ground_truth
 from ovmer.serve.settings import ServeSettings
 from ovmer.serve.state import ServerState
@@ -74,14 +77,21 @@ def create_app(settings: ServeSettings, model: AnswerModel) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_routes(app, state)
+    _add_review_routes(app, state)
     return app
 
 
-def _add_routes(app: FastAPI, state: ServerState) -> None:
+def _key_guard(state: ServerState) -> list[Any]:
+    """The dependency every ``/v1`` route carries: the API key check (no key set: nothing to check)."""
+
     def api_key(request: Request) -> None:
         check_api_key(state.settings.api_key, given_api_key(request))
 
-    guarded = [Depends(api_key)]
+    return [Depends(api_key)]
+
+
+def _add_routes(app: FastAPI, state: ServerState) -> None:
+    guarded = _key_guard(state)
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -134,6 +144,27 @@ def _add_routes(app: FastAPI, state: ServerState) -> None:
     ) -> dict[str, Any]:
         """Score a prediction file: the object `ovmer score --json` writes."""
         return await with_timeout(state, _score(state, pred, dataset, gt, protocol, metric or None))
+
+
+def _add_review_routes(app: FastAPI, state: ServerState) -> None:
+    guarded = _key_guard(state)
+
+    @app.get("/v1/review/items", dependencies=guarded)
+    async def review_items(status: StatusFilter = "all") -> dict[str, Any]:
+        """The corpus's described clips with clues, description, labels, filter verdict and decision."""
+        corpus = require_corpus(state.settings.corpus)
+        return await asyncio.to_thread(queue_json, corpus, status)
+
+    @app.get("/v1/review/items/{name}/video", dependencies=guarded)
+    async def review_video(name: str) -> FileResponse:
+        """The clip's video, found by name in the corpus (the client never names a path)."""
+        return FileResponse(clip_video(require_corpus(state.settings.corpus), name))
+
+    @app.post("/v1/review/items/{name}/decision", dependencies=guarded)
+    async def review_decision(name: str, body: DecisionBody) -> dict[str, Any]:
+        """Accept, edit (with labels) or reject one clip; appended to the corpus's review.jsonl."""
+        corpus = require_corpus(state.settings.corpus)
+        return await asyncio.to_thread(decide, corpus, name, body)
 
 
 async def _score(

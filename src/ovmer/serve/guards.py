@@ -2,9 +2,10 @@
 
 * The key is compared with :func:`hmac.compare_digest` (constant time: how long a wrong key takes
   tells nothing about how much of it was right).
-* The size limit is checked on ``Content-Length`` before anything is read, and on the bytes actually
+* The size limit is checked on ``Content-Length`` before anything is stored, and on the bytes actually
   received (a chunked body without a length), so no request can make the server store more than
-  ``--max-upload-mb`` plus 1 MiB of form fields.
+  ``--max-upload-mb`` plus 1 MiB of form fields (the rest is read into nothing, see
+  :data:`DRAIN_BYTES`, so the client gets the 413 rather than a reset connection).
 * The page gets a Content-Security-Policy that allows only this server's own files: the page can
   load nothing from a CDN or any other host. ``/docs`` (FastAPI's Swagger UI, which loads its
   script from a CDN) is left without it.
@@ -66,6 +67,24 @@ def error_body(status: int, code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message}}).encode("utf-8")
 
 
+#: Bytes of an over-long body read and dropped before the 413 goes out. A client still sending when
+#: the server answers and closes sees a reset connection instead of the 413 (a browser shows a network
+#: error), so a moderately oversized upload is read to its end, into nothing; a body larger still is
+#: cut off with the 413 at this point.
+DRAIN_BYTES = 64 * 1024 * 1024
+
+
+async def _drain(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of the request body, up to ``budget`` bytes."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 class BodyLimit:
     """ASGI middleware: 413 for a request body above ``max_bytes`` (declared or received)."""
 
@@ -79,6 +98,7 @@ class BodyLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _drain(receive, DRAIN_BYTES)
             await self._refuse(send)
             return
         state = {"received": 0, "over": False, "started": False}
@@ -103,6 +123,7 @@ class BodyLimit:
             if not state["over"]:
                 raise
         if state["over"] and not state["started"]:
+            await _drain(receive, DRAIN_BYTES)
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:

@@ -27,6 +27,7 @@ class ServeSettings:
             use the verified cache (no download while serving).
         cors_origins: origins allowed to call the API from a browser; empty = CORS off.
         temp_root: where the private per-request folders are made (default: the system temp folder).
+        corpus: an ``ovmer annotate`` corpus folder whose clips the Review tab lists (docs/annotate.md).
     """
 
     model: str = "clues"
@@ -40,6 +41,7 @@ class ServeSettings:
     assets: Path | None = None
     cors_origins: tuple[str, ...] = ()
     temp_root: Path | None = None
+    corpus: Path | None = None
 
     @property
     def max_upload_bytes(self) -> int:

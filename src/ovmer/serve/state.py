@@ -60,4 +60,5 @@ class ServerState:
             "limits": {"max_upload_mb": s.max_upload_mb, "max_queue": s.max_queue, "timeout_s": s.timeout_s},
             "wheel": self.mapper is not None,
             "datasets": list(BENCHMARKS),
+            "review": s.corpus is not None,
         }

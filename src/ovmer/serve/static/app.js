@@ -22,27 +22,36 @@ const HINTS = {
   timeout: "The clip took too long to analyse; try a shorter one.",
 };
 
-async function callApi(path, form) {
-  const headers = {};
+function keyHeaders() {
   const key = $("api-key").value;
-  if (key) headers["Authorization"] = "Bearer " + key;
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
+// POST a form (or, with method/json, any request); the parsed JSON answer, or an Error saying why not.
+async function callApi(path, form, options = {}) {
+  const headers = keyHeaders();
+  let body = form;
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.json);
+  }
   let response;
   try {
-    response = await fetch(path, { method: "POST", body: form, headers });
+    response = await fetch(path, { method: options.method || "POST", body, headers });
   } catch (err) {
     throw new Error("Could not reach the server (" + err.message + ").");
   }
-  let body = null;
-  try { body = await response.json(); } catch (err) { body = null; }
+  let answer = null;
+  try { answer = await response.json(); } catch (err) { answer = null; }
   if (!response.ok) {
-    const error = (body && body.error) || { code: "http_" + response.status, message: response.statusText };
+    const error = (answer && answer.error) || { code: "http_" + response.status, message: response.statusText };
     let text = `Error ${response.status} (${error.code}): ${error.message}`;
     if (HINTS[error.code]) text += " " + HINTS[error.code];
     const retry = response.headers.get("Retry-After");
     if (retry) text += ` Try again in ${retry} s.`;
     throw new Error(text);
   }
-  return body;
+  return answer;
 }
 
 function showError(prefix, message) {
@@ -215,6 +224,89 @@ function drawBars(box, bars) {
   box.append(svg);
 }
 
+// ---- Review tab (ovmer serve --corpus DIR) ----
+let reviewItems = [];
+let reviewSelected = null;
+
+async function loadReview() {
+  showError("review", "");
+  try {
+    const queue = await callApi("/v1/review/items?status=" + $("review-filter").value, undefined, { method: "GET" });
+    reviewItems = queue.items;
+    const c = queue.counts;
+    $("review-counts").textContent = `${queue.corpus}: ${c.pending} pending, ${c.accepted} accepted, ${c.edited} edited, ${c.rejected} rejected`;
+    $("review-list").replaceChildren(...reviewItems.map((item) => {
+      const button = el("button", { type: "button", "data-name": item.name }, item.name);
+      button.append(el("span", { class: "badge " + item.status }, item.status));
+      button.addEventListener("click", () => selectReview(item.name));
+      const li = el("li");
+      li.append(button);
+      return li;
+    }));
+    if (reviewSelected && reviewItems.some((i) => i.name === reviewSelected)) selectReview(reviewSelected, false);
+  } catch (err) {
+    showError("review", err.message);
+  }
+}
+
+async function selectReview(name, reloadVideo = true) {
+  const item = reviewItems.find((i) => i.name === name);
+  if (!item) return;
+  reviewSelected = name;
+  for (const b of $("review-list").querySelectorAll("button")) b.setAttribute("aria-current", String(b.dataset.name === name));
+  $("review-name").textContent = item.name;
+  $("review-audio-clue").textContent = item.audio_clue || "–";
+  $("review-visual-clue").textContent = item.visual_clue || "–";
+  $("review-subtitle").textContent = item.subtitle || "–";
+  $("review-description").textContent = item.description || "";
+  $("review-labels").replaceChildren(...item.labels.map((l) => el("li", {}, l)));
+  $("review-verdict").textContent = item.kept === null ? "not filtered yet" : item.kept ? "kept" : `removed at ${item.stage}: ${item.reason}`;
+  const d = item.decision;
+  $("review-decision").textContent = d ? `${item.status} by ${d.reviewer} at ${d.time}` + (d.labels ? ` (${d.labels.join(", ")})` : "") : "pending";
+  $("review-edit-labels").value = (d && d.labels ? d.labels : item.labels).join(", ");
+  $("review-detail").hidden = false;
+  if (reloadVideo) await loadReviewVideo(item);
+}
+
+// The video comes through fetch (it may need the API key, which a <video src> cannot send) as a blob: URL.
+async function loadReviewVideo(item) {
+  const video = $("review-video");
+  if (video.src) URL.revokeObjectURL(video.src);
+  video.removeAttribute("src");
+  if (!item.video_url) return;
+  try {
+    const response = await fetch(item.video_url, { headers: keyHeaders() });
+    if (!response.ok) throw new Error(`the server answered ${response.status}`);
+    video.src = URL.createObjectURL(await response.blob());
+  } catch (err) {
+    showError("review", `Could not load the clip's video (${err.message}).`);
+  }
+}
+
+async function review(decision) {
+  showError("review", "");
+  const reviewer = $("reviewer").value.trim();
+  if (!reviewer) { showError("review", "Enter your name as reviewer first."); return; }
+  localStorage.setItem("ovmer-reviewer", reviewer);
+  const body = { decision, reviewer };
+  if (decision === "edit") body.labels = $("review-edit-labels").value.split(",").map((l) => l.trim()).filter(Boolean);
+  try {
+    const row = await callApi(`/v1/review/items/${encodeURIComponent(reviewSelected)}/decision`, undefined, { json: body });
+    $("review-status").textContent = `${row.name}: ${row.decision} saved.`;
+    await loadReview();
+  } catch (err) {
+    showError("review", err.message);
+  }
+}
+
+function initReview() {
+  $("reviewer").value = localStorage.getItem("ovmer-reviewer") || "";
+  $("review-filter").addEventListener("change", loadReview);
+  $("review-accept").addEventListener("click", () => review("accept"));
+  $("review-reject").addEventListener("click", () => review("reject"));
+  $("review-edit").addEventListener("click", () => review("edit"));
+}
+
 // ---- wiring ----
 function selectTab(button) {
   for (const tab of document.querySelectorAll('[role="tab"]')) {
@@ -236,12 +328,15 @@ async function init() {
   });
   $("video").addEventListener("change", () => describe($("video").files[0]));
   $("score-form").addEventListener("submit", score);
+  initReview();
   try {
     const health = await (await fetch("/healthz")).json();
     limits = health.limits;
     $("model").textContent = `model ${health.model} · uploads up to ${limits.max_upload_mb} MiB`;
     $("key-box").hidden = !health.api_key_required;
     $("dataset").replaceChildren(...health.datasets.map((d) => el("option", { value: d }, d)));
+    $("tab-review").hidden = !health.review;
+    if (health.review) loadReview();
   } catch (err) {
     $("model").textContent = "server unreachable";
   }
