@@ -7,7 +7,10 @@ clip, writes a 3 s clip (:func:`ovmer.annotate.synthetic.write_talking_clip`) an
 highest non-speaking and the lowest speaking score. The measurement behind ``DEFAULT_THRESHOLD``
 (docs/annotate.md, 'Active speaker').
 
-Run: ``.venv/bin/python benchmarks/speaker_threshold.py [--starts 0.3,1.0,1.8,2.6,3.4] [--json out.json]``
+With ``--reference`` (the shared reference folder, when present) it also scores the one real clip of
+a person speaking on screen there (``media/sample_00000000.mp4``), a real positive for the threshold.
+
+Run: ``.venv/bin/python benchmarks/speaker_threshold.py [--starts 0.3,1.0,1.8,2.6,3.4] [--reference ../shared/reference] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from ovmer.annotate.speaker import DEFAULT_THRESHOLD, LipSyncCheck
 from ovmer.annotate.synthetic import write_talking_clip
 
 KINDS = ("speech", "still", "offbeat")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _line(kind: str, label: str, measured: dict[str, float]) -> str:
+    return (
+        f"{kind:<8} {label:<12} score {measured['score']:6.3f}  syllables {measured['correlation']:6.3f}  "
+        f"talk/pause {measured['activity_correlation']:6.3f}  mouth movement {measured['mouth_movement']:.4f}"
+    )
 
 
 def main() -> None:
@@ -30,6 +41,7 @@ def main() -> None:
     )
     parser.add_argument("--starts", default="0.3,1.0,1.8,2.6,3.4", help="Starts in the demo clip (seconds).")
     parser.add_argument("--json", type=Path, default=None, help="Also write the scores here.")
+    parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference")
     args = parser.parse_args()
     starts = [float(x) for x in args.starts.split(",")]
     check = LipSyncCheck()
@@ -41,11 +53,13 @@ def main() -> None:
                 clip = write_talking_clip(Path(folder) / f"{kind}_{start}.mp4", kind, start=start)
                 measured = check.measure(clip)
                 scores[kind].append(round(measured["score"], 3))
-                print(
-                    f"{kind:<8} start {start:4.1f} s  score {measured['score']:6.3f}  "
-                    f"correlation {measured['correlation']:6.3f}  mouth movement {measured['mouth_movement']:.4f}"
-                )
-    lowest_speaking = min(scores["speech"])
+                print(_line(kind, f"start {start:.1f} s", measured))
+    real = args.reference / "media" / "sample_00000000.mp4"
+    if real.is_file():
+        measured = check.measure(real)
+        scores["real"] = [round(measured["score"], 3)]
+        print(_line("real", real.name[:12], measured))
+    lowest_speaking = min(scores["speech"] + scores.get("real", []))
     highest_other = max(scores["still"] + scores["offbeat"])
     midway = round((lowest_speaking + highest_other) / 2, 3)
     print(

@@ -37,3 +37,10 @@ def test_correlation_of_a_still_signal_is_zero() -> None:
 
     assert correlation(np.ones(10), np.arange(10.0)) == 0.0
     assert correlation(np.arange(10.0), np.arange(10.0)) == pytest.approx(1.0)
+
+
+def test_the_real_reference_clip_speaks(reference: Path) -> None:
+    """A real person speaking on screen (the demo clip of upstream's repository) passes the check."""
+    verdict = LipSyncCheck().check(reference / "media" / "sample_00000000.mp4")
+    assert verdict.speaking is True, verdict
+    assert verdict.details["activity_correlation"] > verdict.details["correlation"]  # talk/pause carries it

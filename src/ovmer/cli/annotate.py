@@ -105,7 +105,7 @@ def filter_command(
     ] = "0.05,0.95",
     speaker_threshold: Annotated[
         float, typer.Option("--speaker-threshold", help="Least lip-sync score of a speaking face.")
-    ] = 0.7,
+    ] = 0.54,
     undecided: Annotated[
         str, typer.Option("--undecided", help="A vote without majority: remove or keep the clip.")
     ] = "remove",
