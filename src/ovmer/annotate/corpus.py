@@ -96,7 +96,7 @@ def write_corpus(corpus: str | Path, name: str | None = None) -> CorpusFiles:
                 clip.get("video") or "",
                 clip.get("audio") or "",
                 clip.get("subtitle") or "",
-                ", ".join(final_labels),
+                repr(final_labels),  # "[]" reads as an empty OV list: trained as neutral, as upstream
                 clip["description"],
             ]
         )

@@ -271,7 +271,14 @@ def describe_corpus(
     corpus = Path(corpus)
     started = time.perf_counter()
     guard_run_folder(
-        corpus, {"audio_model": audio_model, "video_model": video_model, "merge": merge, "source": source}
+        corpus,
+        {
+            "audio_model": audio_model,
+            "video_model": video_model,
+            "merge": merge,
+            "merge_max_tokens": merge_max_tokens,
+            "source": source,
+        },
     )
     done = {n for n, row in latest_by_name(corpus / CLIPS_FILE).items() if is_done(row)}
     summary = DescribeSummary(corpus, total=len(samples))
