@@ -208,3 +208,23 @@ def test_votes_folder_reads_every_csv(tmp_path: Path, wheel_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     funnel = json.loads((folder / "funnel.json").read_text())
     assert funnel["vote_members"] == 3 and funnel["clips_out"] == 1
+
+
+def test_review_and_decide_commands(tmp_path: Path) -> None:
+    folder = make_corpus(tmp_path, {"a": "She is happy.", "b": "He is sad."})
+    runner = CliRunner()
+    decided = runner.invoke(
+        app, ["annotate", "decide", str(folder), "a", "edit", "--reviewer", "ann", "--labels", "joy, relief"]
+    )
+    assert decided.exit_code == 0, decided.output
+    listed = runner.invoke(app, ["annotate", "review", str(folder), "--status", "all", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = {r["name"]: r for r in map(json.loads, listed.output.splitlines())}
+    assert rows["a"]["status"] == "edited" and rows["a"]["decision"]["labels"] == ["joy", "relief"]
+    assert rows["b"]["status"] == "pending" and rows["b"]["description"] == "He is sad."
+    pending = runner.invoke(app, ["annotate", "review", str(folder)])
+    assert pending.exit_code == 0 and "He is sad." in pending.output and "She is happy." not in pending.output
+    bad = runner.invoke(app, ["annotate", "decide", str(folder), "zzz", "accept", "--reviewer", "ann"])
+    assert bad.exit_code == 2 and "no clip named 'zzz'" in bad.output
+    bad = runner.invoke(app, ["annotate", "review", str(folder), "--status", "maybe"])
+    assert bad.exit_code == 2 and "--status" in bad.output

@@ -179,3 +179,64 @@ def export_command(
         console.print_json(json.dumps({k: str(v) for k, v in vars(files).items()}))
         return
     err_console.print(f"corpus: {files.clips} clips → {escape(str(files.manifest))}")
+
+
+@annotate_app.command("review")
+def review_command(
+    corpus: Annotated[Path, typer.Argument(help="A described (and usually filtered) corpus folder.")],
+    status: Annotated[
+        str, typer.Option("--status", help="all, pending, accepted, edited or rejected.")
+    ] = "pending",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per clip (JSON lines).")] = False,
+) -> None:
+    """List the review queue: each clip's clues, description, labels, filter verdict and decision.
+
+    Example: ovmer annotate review corpus --status pending
+    """
+    from rich.table import Table
+
+    from ovmer.errors import AnnotationError
+    from ovmer.results.review import review_queue
+
+    statuses = ("all", "pending", "accepted", "edited", "rejected")
+    if status not in statuses:
+        raise AnnotationError(f"--status {status!r}: use one of {', '.join(statuses)}")
+    items = review_queue(corpus, None if status == "all" else status)  # type: ignore[arg-type]
+    if as_json:
+        for item in items:
+            typer.echo(json.dumps(item.to_json(), ensure_ascii=False))
+        return
+    table = Table("clip", "description", "labels", "filter", "status")
+    for item in items:
+        verdict = "—" if item.kept is None else "kept" if item.kept else f"{item.stage}: {item.reason}"
+        labels = item.decision.labels if item.decision and item.decision.labels else item.labels
+        table.add_row(
+            escape(item.name),
+            escape(item.description or ""),
+            escape(", ".join(labels)),
+            escape(verdict),
+            item.status,
+        )
+    console.print(table)
+    err_console.print(f"{len(items)} clips ({status})")
+
+
+@annotate_app.command("decide")
+def decide_command(
+    corpus: Annotated[Path, typer.Argument(help="The corpus folder.")],
+    name: Annotated[str, typer.Argument(help="The clip.")],
+    decision: Annotated[str, typer.Argument(help="accept, edit or reject.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who decides (recorded with the time).")],
+    labels: Annotated[
+        str | None, typer.Option("--labels", help="The clip's OV labels for edit, comma-separated.")
+    ] = None,
+) -> None:
+    """Record one review decision (appended to review.jsonl; the latest per clip wins).
+
+    Example: ovmer annotate decide corpus clip_0001 edit --reviewer ann --labels relieved,grateful
+    """
+    from ovmer.results.review import record_decision
+
+    label_list = None if labels is None else [x.strip() for x in labels.split(",")]
+    row = record_decision(corpus, name, decision, reviewer=reviewer, labels=label_list)
+    console.print(f"{escape(row.name)}: {row.decision} by {escape(row.reviewer)} at {row.time}")
