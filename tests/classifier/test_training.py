@@ -134,3 +134,18 @@ def test_text_features_from_another_folder_join_the_fusion(synthetic: Synthetic,
     member = train_one(data, "t", 0, tiny_settings(epochs=1))
     assert member.model.config.modalities == ("audio", "text", "visual")
     assert member.model.config.input_dims == {"audio": 16, "text": 5, "visual": 12}
+
+
+def test_a_dataset_without_features_fails_before_any_member_is_trained(
+    synthetic: Synthetic, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("name,emotion\nnobody_1,happy\nnobody_2,sad\n")
+    with pytest.raises(DatasetError, match="only 0 of 2 labelled clips"):
+        train_members(
+            [f"csv:{synthetic.labels}", f"csv:{other}"],
+            [synthetic.features],
+            tmp_path / "out",
+            tiny_settings(),
+        )
+    assert not (tmp_path / "out").exists()

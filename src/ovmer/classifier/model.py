@@ -45,10 +45,10 @@ THREADS = 1
 
 
 @contextlib.contextmanager
-def torch_threads(count: int = THREADS) -> Iterator[None]:
-    """Run the block with ``count`` torch threads, then restore the caller's setting."""
+def torch_threads(count: int | None = None) -> Iterator[None]:
+    """Run the block with ``count`` torch threads (default :data:`THREADS`), then restore the caller's."""
     previous = torch.get_num_threads()
-    torch.set_num_threads(count)
+    torch.set_num_threads(THREADS if count is None else count)
     try:
         yield
     finally:

@@ -290,13 +290,13 @@ def train_members(
     out = Path(out)
     folders = FeatureFolders(features)
     tables = [read_labels(d, data_root, splits, settings.neutral_band) for d in datasets]
+    gathered = [gather_training_data(t, folders, settings.modalities) for t in tables]  # fail before training
     out.mkdir(parents=True, exist_ok=True)
     check_settings(out, settings, datasets)
     report: dict[str, Any] = {"settings": asdict(settings), "datasets": [], "members": [], "skipped": []}
     used: set[str] = set()
     with progress_bar("classifier", disable=not progress) as bar:
-        for table in tables:
-            data = gather_training_data(table, folders, settings.modalities)
+        for table, data in zip(tables, gathered, strict=True):
             report["datasets"].append(
                 {"dataset": table.dataset, "labels": table.source, "labelled": len(table.samples),
                  "with_features": len(data.names), "skipped": len(data.skipped)}
