@@ -40,7 +40,8 @@ WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 FORMAT = 1
 #: Threads for training and prediction. These MLPs are too small for intra-op parallelism to pay: a
-#: 160-clip, 40-epoch test member trains in 0.35 s on one thread and 1.9 s on two busy cores.
+#: default member on 2,000 clips of the real sizes trained in 42 s on one thread and 220 s on two busy
+#: cores (``benchmarks/classifier.py``, docs/classifier.md). Results do not depend on it.
 THREADS = 1
 
 
