@@ -92,3 +92,20 @@ def test_llm_merge_through_the_extractor(
     [row] = read_json_lines(corpus / "clips.jsonl")
     assert row["description"] and row["provenance"]["merge"].startswith("hf:")
     assert row["provenance"]["merge_prompt_sha256"] == MERGE_TEMPLATES["video_audio"].sha256
+
+
+def test_clue_text_per_role() -> None:
+    from ovmer.annotate.describe import clue_text
+    from ovmer.results.record import AnswerRecord
+
+    voice = {"speech": True, "pitch_level": "high", "pitch_hz": 250.0, "pitch_contour": "lively",
+             "loudness_level": "loud", "speaking_rate": "fast", "pauses": []}  # fmt: skip
+    engine = AnswerRecord(
+        "a", text="…", details={"clues": {"face": {"frames": 0}, "voice": voice, "speech": {}}}
+    )
+    assert clue_text(engine, "video") is None  # an audio-only file has no visual clue
+    audio = clue_text(engine, "audio")
+    assert audio is not None and audio.startswith("The voice has high pitch (250 Hz)") and "excited" in audio
+    other = AnswerRecord("a", text=" She smiles.\nShe is happy.</s> ")
+    assert clue_text(other, "video") == "She smiles. She is happy."  # upstream's saving rule
+    assert clue_text(AnswerRecord("a", error="boom"), "audio") is None

@@ -84,6 +84,8 @@ def clue_text(record: AnswerRecord | None, role: str) -> str | None:
 
         sections = ROLE_SECTIONS[role]
         part = {key: clues[key] for key in sections}
+        if role == "video" and not clues["face"].get("frames"):
+            return None  # an audio-only file: no visual clue, the merge takes the audio branch
         return rules.describe(part, rules.ov_labels(part), sections=sections)
     from ovmer.baselines.prompts import clean_answer
 
@@ -210,7 +212,7 @@ def _merge_rows(
             chunk = rows[start : start + MERGE_CHUNK]
             mergeable = [r for r in chunk if r["audio_clue"] or r["visual_clue"] or r["subtitle"]]
             for row in chunk:
-                if row not in mergeable:
+                if not (row["audio_clue"] or row["visual_clue"] or row["subtitle"]):
                     row["error"] = "no clue and no subtitle: nothing to describe"
             for row, outcome in zip(mergeable, merger(mergeable) if mergeable else [], strict=True):
                 if isinstance(outcome, Exception) or not outcome.strip():
