@@ -10,6 +10,7 @@ or ``ray://HOST:10001``) must be reachable. A cluster started with token authent
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,25 @@ def import_ray() -> Any:
             f"--ray needs Ray Data ({exc}); install it with: pip install 'ovmer[ray]'"
         ) from None
     return ray
+
+
+#: Seconds to wait for the head's port before giving up (Ray itself retries for minutes).
+REACH_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str, timeout: float = REACH_TIMEOUT_S) -> None:
+    """Fail fast, naming the address, when nothing listens at ``HOST:PORT`` (``ray://`` and other
+    schemes are left to Ray)."""
+    host, sep, port = address.rpartition(":")
+    if "://" in address or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ClusterError(
+            f"no Ray head at {address} ({exc.strerror or exc}); start one with `ray start --head` "
+            "or give its HOST:PORT (or --ray auto)"
+        ) from None
 
 
 @contextmanager
@@ -53,6 +73,7 @@ def ray_connection(address: str = AUTO) -> Iterator[Any]:
             except ConnectionError:
                 ray.init(**options)  # none running: a local one for this command
         else:
+            check_reachable(address)
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise ClusterError(
