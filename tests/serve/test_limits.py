@@ -36,8 +36,13 @@ def test_a_full_queue_answers_429_with_retry_after(slow_clip: Path, tmp_path: Pa
     settings = ServeSettings(max_queue=1, temp_root=tmp_path)
     with live_server(settings) as url:
         responses = asyncio.run(post_many(url, slow_clip.read_bytes(), 6))
+        again = httpx.post(
+            f"{url}/v1/describe", files={"video": ("c.mp4", slow_clip.read_bytes())}, timeout=60
+        )
+    assert again.status_code == 200  # the server recovers once the burst is over
     statuses = sorted(r.status_code for r in responses)
-    assert set(statuses) == {200, 429} and statuses.count(200) >= 2  # one answered, one waiting
+    # one answered and one waiting at a time (a burst may even find the first still queued)
+    assert set(statuses) == {200, 429}
     refused = [r for r in responses if r.status_code == 429]
     assert all(
         r.json()["error"]["code"] == "queue_full" and int(r.headers["Retry-After"]) >= 1 for r in refused

@@ -11,6 +11,9 @@ Modules, one job each:
 * :mod:`~ovmer.serve.views` — the sampled frames and face crops as the model sees them;
 * :mod:`~ovmer.serve.wheel` — OV labels placed on emotion wheel 1 (the page's chart);
 * :mod:`~ovmer.serve.scoring` — ``/v1/score``: the object of ``ovmer score --json``;
+* :mod:`~ovmer.serve.review` — the Review tab's queue and decisions (``--corpus``, over :mod:`ovmer.results.review`);
+* :mod:`~ovmer.serve.describe` — ``/v1/describe``: save, queue, answer, clean up;
+* :mod:`~ovmer.serve.state` — what a server holds for its lifetime (model, queue, wheel maps);
 * :mod:`~ovmer.serve.server` — building the model and running uvicorn.
 """
 
