@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,6 @@ from ovmer.cluster.transport import as_failure, outcomes_from_json, outcomes_to_
 from ovmer.data.registry import Sample
 from ovmer.errors import ClusterError
 from ovmer.inference.runner import SAMPLE_ERRORS, RunSummary, answer_loaded, run_answers
-from ovmer.progress import RateColumn, progress_bar
 from ovmer.results.record import AnswerRecord
 
 #: Most blocks the batch list is cut into: enough to keep every actor fed, few enough that Ray's
@@ -182,9 +180,7 @@ def run_answers_on_ray(
         actors: most model actors (default: as many as the cluster's GPUs, or CPUs, hold).
         show_progress, progress: a bar with done/total and samples/s (or the caller's display).
     """
-    own = progress is None
-    display = progress or progress_bar("{task.description}", RateColumn(), disable=not show_progress)
-    with ray_connection(address), display if own else nullcontext():
+    with ray_connection(address):
         model = RayAnswerModel(recipe, actors=actors)
         return run_answers(
             model,
@@ -195,6 +191,6 @@ def run_answers_on_ray(
             settings=settings,
             skip_errors=skip_errors,
             show_progress=show_progress,
-            progress=display,
+            progress=progress,
             batch_answerer=model.answer_batches,
         )

@@ -39,7 +39,7 @@ from ovmer.atomic import write_json_atomic
 from ovmer.data.registry import Sample
 from ovmer.errors import DatasetError, OvmerError, SampleFailedError
 from ovmer.inference.protocol import AnswerModel
-from ovmer.progress import progress_bar
+from ovmer.progress import RateColumn, progress_bar
 from ovmer.results.jsonl import append_records, read_records
 from ovmer.results.record import AnswerRecord
 
@@ -197,7 +197,7 @@ def run_answers(
         skip_errors: record a failing sample and go on (default) or stop, naming it.
         workers: threads loading the next batch's inputs.
         max_batches: stop after this many batches (quick checks; simulates an interruption).
-        show_progress: a rich progress bar with counts and ETA.
+        show_progress: a rich progress bar with counts, samples/s and ETA.
         progress: a live progress display to add this run's bar to (default: its own).
         batch_answerer: answers the planned batches elsewhere (default: here; ``model`` then only
             gives ``identity`` and ``batch_size``; :func:`ovmer.cluster.run_answers_on_ray`).
@@ -219,7 +219,8 @@ def run_answers(
     (folder / ERRORS_FILE).unlink(missing_ok=True)  # it lists this call's failures only
     started = time.perf_counter()
     own = progress is None
-    progress = progress_bar(disable=not show_progress) if progress is None else progress
+    if progress is None:
+        progress = progress_bar("{task.description}", RateColumn(), disable=not show_progress)
     with progress if own else nullcontext(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         bar = progress.add_task(f"{dataset} {task}", total=len(samples), completed=summary.already_done)
         batches = plan_batches(todo, model.batch_size, max_batches)
