@@ -63,7 +63,12 @@ def bench(
 
     check_writable_dir(out, "--out")
     maps = load_wheel_maps(assets)
-    label_extractor = build_extractor(extractor, decoding=decoding, assets=assets)
+    label_extractor = None
+    if ray is not None:  # an LLM that runs in-process (hf:, vllm:) goes to GPU actors of the cluster
+        from ovmer.cluster.extract import extractor_for_cluster
+
+        label_extractor = extractor_for_cluster(extractor, decoding=decoding, assets=assets)
+    label_extractor = label_extractor or build_extractor(extractor, decoding=decoding, assets=assets)
     ids = [d.strip() for d in datasets.split(",") if d.strip()]
     with progress_bar("[bold]{task.description}[/]", RateColumn(), console=err_console) as progress:
         result = run_bench(
