@@ -33,3 +33,14 @@ def test_an_address_without_a_head_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [*args, "--ray", f"127.0.0.1:{port}"])
     assert result.exit_code == 2, result.output
     assert f"no Ray head at 127.0.0.1:{port}" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_a_model_error_on_a_worker_is_the_local_one_line_error(
+    ray_cluster: LocalRayCluster, wheel_dir: Path, tmp_path: Path
+) -> None:
+    args = ["bench", "--model", "clues:extra", "--datasets", "mer2023", "--root", str(tmp_path)]
+    args += ["--out", str(tmp_path / "run"), "--assets", str(wheel_dir), "--ray", ray_cluster.address]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "model spec 'clues' takes no argument" in result.output and "Traceback" not in result.output

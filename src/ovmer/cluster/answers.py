@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.progress import Progress
 
-from ovmer.cluster.connect import AUTO, quiet_ray_data, ray_connection
+from ovmer.cluster.connect import AUTO, quiet_ray_data, ray_connection, remote_result
 from ovmer.cluster.recipe import ModelRecipe
 from ovmer.cluster.transport import as_failure, outcomes_from_json, outcomes_to_json, pack, unpack
 from ovmer.data.registry import Sample
@@ -50,7 +50,12 @@ def _load_rows(rows: dict[str, Any], recipe: ModelRecipe) -> dict[str, Any]:
     """CPU stage: each row's samples → their loaded inputs (or failures), packed."""
     load = recipe.loader()
     assert load is not None  # the stage exists only for recipes with a loader
-    items = [pack([_load_one(load, s) for s in unpack(data)]) for data in rows["samples"]]
+    try:
+        items = [pack([_load_one(load, s) for s in unpack(data)]) for data in rows["samples"]]
+    finally:
+        close = getattr(load, "close", None)
+        if callable(close):
+            close()  # face detectors: one set per call, freed with it
     return {"batch": rows["batch"], "samples": rows["samples"], "items": items}
 
 
@@ -106,7 +111,7 @@ class RayAnswerModel:
         if self.num_gpus > gpus:
             raise ClusterError(f"the model asks for {self.num_gpus} GPU(s) per actor; the cluster has {gpus}")
         describe = ray.remote(num_cpus=1, num_gpus=self.num_gpus, max_retries=3)(_describe)
-        self.identity, self.batch_size, self.settings = ray.get(describe.remote(recipe))
+        self.identity, self.batch_size, self.settings = remote_result(ray, describe.remote(recipe))
 
     def run_settings(self) -> dict[str, Any]:
         return dict(self.settings or {})

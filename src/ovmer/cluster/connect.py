@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ovmer.errors import ClusterError
+from ovmer.errors import ClusterError, OvmerError
 
 AUTO = "auto"
 
@@ -95,3 +95,14 @@ def quiet_ray_data(ray: Any) -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     # The one warning that says the bars are off (ovmer turned them off on purpose).
     logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+
+
+def remote_result(ray: Any, ref: Any) -> Any:
+    """``ray.get(ref)``, with an ovmer error raised on a worker raised here as itself (the CLI prints
+    its one line: a missing model folder, a bad spec), not wrapped in Ray's remote traceback."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, OvmerError):
+            raise exc.cause from None
+        raise

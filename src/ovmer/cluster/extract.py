@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ovmer.cluster.connect import quiet_ray_data
+from ovmer.cluster.connect import quiet_ray_data, remote_result
 from ovmer.cluster.transport import pack, unpack
 from ovmer.errors import ClusterError, SampleFailedError
 from ovmer.llm.extractor import LabelExtractor, Outcome, ProgressCallback
@@ -99,7 +99,7 @@ class RayExtractor:
 
             per_actor, _ = self._gpus()
             remote = ray.remote(num_cpus=1, num_gpus=per_actor, max_retries=3)(_metadata)
-            self._described = ray.get(remote.remote(self.recipe))
+            self._described = remote_result(ray, remote.remote(self.recipe))
         return self._described
 
     @property
