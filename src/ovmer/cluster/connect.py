@@ -10,6 +10,7 @@ or ``ray://HOST:10001``) must be reachable. A cluster started with token authent
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import warnings
 from collections.abc import Iterator
@@ -68,6 +69,8 @@ def ray_connection(address: str = AUTO) -> Iterator[Any]:
     options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
     try:
         if address == AUTO:
+            if os.environ.get("RAY_ADDRESS"):
+                check_reachable(os.environ["RAY_ADDRESS"])
             try:
                 ray.init(address=AUTO, **options)  # RAY_ADDRESS, or a cluster on this machine
             except ConnectionError:
