@@ -16,8 +16,9 @@ other 4xx, 5xx and transport errors. Beyond 1× the surplus must be refused quic
 clients can only meet with C ≤ 2 (every accepted request waits behind at most C − 1 others).
 
 The soak runs C clients for ``--soak`` seconds and samples the server's RSS and open files every
-``--sample-every`` seconds. RSS at the end may be at most 5 % above RSS at the end of the warm-up
-(the first fifth); open files, which move with the requests in flight, may be no more when the
+``--sample-every`` seconds. The median RSS of the last fifth may be at most 5 % above the median of
+the fifth after the warm-up (the first fifth; medians, because RSS moves with the requests in
+flight); open files, which move with the requests in flight, may be no more when the
 server is idle at the end than the most seen during the warm-up; and no per-request folder may be
 left in the server's temp folder.
 
@@ -226,21 +227,25 @@ async def soak_run(
         samples.append((time.perf_counter() - start, process.memory_info().rss, process.num_fds()))
         await asyncio.sleep(every)
     result = (await load).summary()
-    warm = [s for s in samples if s[0] >= WARMUP_SHARE * seconds] or samples
-    after_warmup = warm[0]
-    end = samples[-1]
+    # RSS moves with the requests in flight (a clip's frames, Whisper's buffers): compare the median
+    # of the window right after the warm-up with the median of the last window of the same length
+    after = [s[1] for s in samples if WARMUP_SHARE * seconds <= s[0] < 2 * WARMUP_SHARE * seconds]
+    last = [s[1] for s in samples if s[0] >= (1 - WARMUP_SHARE) * seconds]
+    rss_after = statistics.median(after or [samples[0][1]])
+    rss_end = statistics.median(last or [samples[-1][1]])
     await asyncio.sleep(1.0)  # idle: the last requests' sockets and folders are gone
     return {
         **result,
-        "rss_after_warmup_mb": after_warmup[1] / 2**20,
-        "rss_end_mb": end[1] / 2**20,
-        "rss_growth": end[1] / after_warmup[1] - 1,
+        "rss_after_warmup_mb": rss_after / 2**20,
+        "rss_end_mb": rss_end / 2**20,
+        "rss_growth": rss_end / rss_after - 1,
         # open files move with the requests in flight; a leak shows as more files when idle at the
         # end than were ever open during the warm-up
         "fds_max_warmup": max(
-            (s[2] for s in samples if s[0] < WARMUP_SHARE * seconds), default=after_warmup[2]
+            (s[2] for s in samples if s[0] < WARMUP_SHARE * seconds), default=samples[0][2]
         ),
         "fds_idle_end": process.num_fds(),
+        "rss_series_mb": [[round(t, 1), round(rss / 2**20, 1)] for t, rss, _ in samples],
         "samples": len(samples),
     }
 
@@ -250,7 +255,7 @@ def soak(args: argparse.Namespace, server: Server, clip: bytes, capacity: int) -
     data["leftover_folders"] = server.leftovers()
     print_level(data)
     print(
-        f"soak {args.soak:g} s: RSS {data['rss_after_warmup_mb']:.1f} MiB after warm-up -> {data['rss_end_mb']:.1f} MiB "
+        f"soak {args.soak:g} s: median RSS {data['rss_after_warmup_mb']:.1f} MiB after warm-up -> {data['rss_end_mb']:.1f} MiB at the end "
         f"({data['rss_growth'] * 100:+.1f} %, bound {args.max_rss_growth * 100:g} %); open files "
         f"at most {data['fds_max_warmup']} in warm-up, {data['fds_idle_end']} idle at the end; leftover temp folders: {len(data['leftover_folders'])}",
         flush=True,

@@ -25,7 +25,7 @@ def serve(
         typer.Option(
             "--model",
             "-m",
-            help="Model spec instead of the engine: affectgpt:…, hf:…, openai:… (docs/cli.md).",
+            help="Model spec instead of the engine: affectgpt:…, hf:…, openai:… (docs/bench.md).",
         ),
     ] = None,
     api_key_env: Annotated[
