@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.progress import Progress
 
-from ovmer.cluster.connect import AUTO, quiet_ray_data, ray_connection, remote_result
+from ovmer.cluster.connect import ACTOR_RETRIES, AUTO, quiet_ray_data, ray_connection, remote_result
 from ovmer.cluster.recipe import ModelRecipe
 from ovmer.cluster.transport import as_failure, outcomes_from_json, outcomes_to_json, pack, unpack
 from ovmer.data.registry import Sample
@@ -144,6 +144,7 @@ class RayAnswerModel:
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=self.actors),
             num_cpus=1,
             num_gpus=self.num_gpus,
+            **ACTOR_RETRIES,
             fn_constructor_kwargs={"recipe": self.recipe},
         )
         waiting: dict[int, list[AnswerRecord | Exception]] = {}
