@@ -13,8 +13,10 @@ local run would put in it)::
 Each finished batch comes back as one output row (the batch's shard); the driver keeps early ones
 until the batches before them arrive, so the files are written in the local order, byte for byte a
 local run's lines. A killed actor is restarted by Ray and its batches are run again
-(``max_restarts``/``max_task_retries`` = -1, Ray Data's default for actor pools); a batch that
-comes back twice is taken once. A failing sample is an outcome like an answer: recorded, run goes on.
+(``max_restarts``/``max_task_retries`` = -1: Ray Data's default for actor pools; passing them to
+``map_batches`` is deprecated since 2.60, so ``tests/cluster`` kills an actor to hold it); a batch
+that comes back twice is taken once. A failing sample is an outcome like an answer: recorded, the
+run goes on.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 from rich.progress import Progress
 
-from ovmer.cluster.connect import ACTOR_RETRIES, AUTO, quiet_ray_data, ray_connection, remote_result
+from ovmer.cluster.connect import AUTO, quiet_ray_data, ray_connection, remote_result
 from ovmer.cluster.recipe import ModelRecipe
 from ovmer.cluster.transport import as_failure, outcomes_from_json, outcomes_to_json, pack, unpack
 from ovmer.data.registry import Sample
@@ -144,7 +146,6 @@ class RayAnswerModel:
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=self.actors),
             num_cpus=1,
             num_gpus=self.num_gpus,
-            **ACTOR_RETRIES,
             fn_constructor_kwargs={"recipe": self.recipe},
         )
         waiting: dict[int, list[AnswerRecord | Exception]] = {}

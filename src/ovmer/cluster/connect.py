@@ -34,11 +34,6 @@ def import_ray() -> Any:
     return ray
 
 
-#: Every actor stage: a dead actor (killed, out of memory, its node gone) is restarted and the calls
-#: it had are run again, without limit (Ray Data's default, stated so a change there cannot drop it).
-#: A retried call redoes whole batches; the driver takes each batch once.
-ACTOR_RETRIES = {"max_restarts": -1, "max_task_retries": -1}
-
 #: Seconds to wait for the head's port before giving up (Ray itself retries for minutes).
 REACH_TIMEOUT_S = 5.0
 

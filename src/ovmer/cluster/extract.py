@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ovmer.cluster.connect import ACTOR_RETRIES, quiet_ray_data, remote_result
+from ovmer.cluster.connect import quiet_ray_data, remote_result
 from ovmer.cluster.transport import pack, unpack
 from ovmer.errors import ClusterError, SampleFailedError
 from ovmer.llm.extractor import LabelExtractor, Outcome, ProgressCallback
@@ -155,7 +155,6 @@ class RayExtractor:
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=1,
             num_gpus=per_actor,
-            **ACTOR_RETRIES,
             fn_constructor_kwargs={"recipe": self.recipe},
         )
         waiting: dict[int, list[Outcome]] = {}

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ovmer.cluster.connect import ACTOR_RETRIES, AUTO, quiet_ray_data, ray_connection
+from ovmer.cluster.connect import AUTO, quiet_ray_data, ray_connection
 from ovmer.cluster.transport import pack, unpack
 from ovmer.data.prepare import PrepareConfig, PrepareExecutor, PrepareWorker, RecordResult, prepare_sample
 from ovmer.data.registry import Sample
@@ -61,7 +61,6 @@ def ray_prepare_executor(address: str = AUTO, *, actors: int | None = None) -> P
                 batch_size=SAMPLES_PER_CALL,
                 compute=ray.data.ActorPoolStrategy(min_size=1, max_size=size),
                 num_cpus=1,
-                **ACTOR_RETRIES,
                 fn_constructor_kwargs={"config": config, "out": os.fspath(out)},
             )
             seen: set[str] = set()
