@@ -86,9 +86,11 @@ def tone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def slow_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An 8-s clip without audio: the face mesh reads 40 frames (about 0.5 s), long enough for
-    requests to pile up in the queue and for a short --timeout to run out."""
-    return write_clip(tmp_path_factory.mktemp("clips") / "slow.mp4", seconds=8.0, fps=10, audio=False)
+    """A 20-s 128×96 clip without audio: the face mesh reads 100 frames (about 0.25 s on an idle
+    core), long enough for requests to pile up in the queue and for a short --timeout to run out."""
+    return write_clip(
+        tmp_path_factory.mktemp("clips") / "slow.mp4", seconds=20.0, fps=10, width=128, height=96, audio=False
+    )
 
 
 def chromium_path() -> str | None:

@@ -51,7 +51,7 @@ def test_a_full_queue_answers_429_with_retry_after(slow_clip: Path, tmp_path: Pa
 
 
 def test_a_slow_request_answers_504_and_its_upload_is_removed(short_clip: Path, tmp_path: Path) -> None:
-    with live_server(ServeSettings(timeout_s=0.05, temp_root=tmp_path)) as url:
+    with live_server(ServeSettings(timeout_s=0.01, temp_root=tmp_path)) as url:
         response = httpx.post(
             f"{url}/v1/describe", files={"video": ("c.mp4", short_clip.read_bytes())}, timeout=30
         )
