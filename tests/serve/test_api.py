@@ -92,6 +92,15 @@ def test_content_is_sniffed_not_the_name(client: httpx.Client, short_clip: Path,
     )
     real = {"video": ("notes.txt", short_clip.read_bytes(), "text/plain")}
     assert client.post("/v1/describe", files=real).status_code == 200
+    for head in (
+        b"\x1a\x45\xdf\xa3",
+        b"OggS",
+        b"\x00\x00\x00\x18ftypmp42",
+    ):  # a container's magic, then noise
+        noise = {"video": ("n.mkv", head + bytes(range(256)) * 20)}
+        assert_error(
+            client.post("/v1/describe", files=noise, data={"views": "true"}), 422, "unreadable_media"
+        )
     bad_audio = {"video": ("a.mp4", short_clip.read_bytes()), "audio": ("a.wav", b"\x00" * 600)}
     assert_error(client.post("/v1/describe", files=bad_audio), 415, "unsupported_media")
     assert wait_until_clean(temp_root) == []

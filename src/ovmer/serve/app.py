@@ -193,10 +193,10 @@ async def _score(
                 await save_upload(gt, gt_path, limit, "gt")
             else:
                 gt_path = server_ground_truth(dataset, state.settings.gt_root)
-            scratch.hold()
-            return await asyncio.to_thread(
+            task = scratch.in_thread(
                 _score_in_thread, state, scratch, dataset_id, gt_path, pred_path, protocol, metric
             )
+            return await asyncio.shield(task)
     finally:
         scratch.release()
 
@@ -216,5 +216,3 @@ def _score_in_thread(
         raise
     except OvmerError as exc:
         raise ServeError(422, "cannot_score", scratch.scrub(str(exc))) from exc
-    finally:
-        scratch.release()

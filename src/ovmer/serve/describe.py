@@ -66,13 +66,6 @@ def _answer_error(exc: Exception, scratch: RequestScratch) -> ServeError:
     return ServeError(422, "model_failed", message)
 
 
-def _views_in_thread(scratch: RequestScratch, video: Path, audio: Path | None) -> dict[str, Any]:
-    try:
-        return model_input_views(video, audio)
-    finally:
-        scratch.release()
-
-
 async def _answer(
     state: ServerState, scratch: RequestScratch, sample: Sample, views: bool
 ) -> tuple[AnswerRecord, dict[str, Any], dict[str, Any] | None]:
@@ -81,22 +74,17 @@ async def _answer(
     view_task = None
     if views:
         assert sample.video is not None
-        scratch.hold()
-        view_task = asyncio.ensure_future(
-            asyncio.to_thread(_views_in_thread, scratch, sample.video, sample.audio)
-        )
+        view_task = scratch.in_thread(model_input_views, sample.video, sample.audio)
     try:
         record = await job.future
     except Exception as exc:
-        if view_task is not None:
-            view_task.cancel()
         if isinstance(exc, OvmerError):
             raise _answer_error(exc, scratch) from exc
         raise
     view = None
     if view_task is not None:
         try:
-            view = await view_task
+            view = await asyncio.shield(view_task)
         except OvmerError as exc:  # the answer stands; the page says why the views are missing
             view = {"error": scratch.scrub(str(exc))}
     return record, job.info.to_json(), view

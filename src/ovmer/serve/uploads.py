@@ -9,15 +9,19 @@ being read by the model thread.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from ovmer.errors import ServeError
+
+T = TypeVar("T")
 
 #: Bytes read per chunk while saving an upload (1 MiB: few syscalls, bounded memory).
 CHUNK_BYTES = 1024 * 1024
@@ -53,6 +57,25 @@ class RequestScratch:
             last = self._holders == 0
         if last:
             shutil.rmtree(self.path, ignore_errors=True)
+
+    def in_thread(self, function: Callable[..., T], *args: Any) -> asyncio.Task[T]:
+        """Start ``function(*args)`` in a worker thread, holding the folder until it returns.
+
+        Await the task through :func:`asyncio.shield`: a task cancelled before its thread starts (a
+        request timing out while the thread pool is busy) would never run, and never let go of the
+        folder. Its error, when nobody awaits it any more, is retrieved and dropped.
+        """
+        self.hold()
+
+        def run() -> T:
+            try:
+                return function(*args)
+            finally:
+                self.release()
+
+        task = asyncio.ensure_future(asyncio.to_thread(run))
+        task.add_done_callback(lambda done: None if done.cancelled() else done.exception())
+        return task
 
     def scrub(self, message: str) -> str:
         """``message`` without the private folder's path (clients see only their file names)."""
