@@ -41,7 +41,9 @@ EXIT_INTERRUPTED = 130
 #: Where a bug is reported (pyproject.toml, ``[project.urls]``).
 ISSUES_URL = "https://github.com/ovmer/ovmer/issues"
 #: Commands that keep finished work and resume it when run again (docs/cli.md, "Interrupting a run").
-RESUMABLE_COMMANDS = frozenset({"bench", "prepare", "infer", "extract", "train", "features", "annotate", "classifier"})
+RESUMABLE_COMMANDS = frozenset(
+    {"bench", "prepare", "infer", "extract", "train", "features", "annotate", "classifier"}
+)
 #: ``ctx.meta`` key set by the global ``--debug`` option.
 DEBUG_KEY = "ovmer.debug"
 

@@ -26,7 +26,9 @@ def extract(
     ],
     backend: Annotated[
         str,
-        typer.Option("--backend", help="lexicon | hf:ID_OR_PATH | vllm:ID_OR_PATH | openai:URL#MODEL | cache:IDENTITY"),
+        typer.Option(
+            "--backend", help="lexicon | hf:ID_OR_PATH | vllm:ID_OR_PATH | openai:URL#MODEL | cache:IDENTITY"
+        ),
     ],
     in_path: Annotated[Path, typer.Option("--in", help="Predictions: official .npz, ovmer .jsonl or .csv.")],
     out_path: Annotated[
