@@ -31,6 +31,7 @@ EXTRA = {
     "assets verify": ["{bad}"],
     "assets fetch": ["--dest", "{bad}"],
     "data check": ["--quick"],
+    "serve": ["--assets", "{bad}"],  # checked before the server starts (it would otherwise serve forever)
 }
 #: Commands that need no path at all: nothing to test here.
 NO_PATHS = {"data list", "data info"}

@@ -73,6 +73,10 @@ def serve(
     for option, folder in (("--gt-root", gt_root), ("--corpus", corpus)):
         if folder is not None and not folder.is_dir():
             raise OvmerError(f"{option} {folder}: not a folder")
+    if assets is not None:  # asked for by name: unusable is an error, not a server without the wheel
+        from ovmer.assets import load_wheel_maps
+
+        load_wheel_maps(assets, download=False)
     if host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
         err_console.print(
             f"[yellow]warning:[/] serving on {host} without --api-key-env: anyone who can reach it may use it"
