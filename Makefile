@@ -8,7 +8,7 @@ comma  := ,
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 export PIP_PROGRESS_BAR := off
 
-.PHONY: setup lint format typecheck imports test test-fast bench-smoke demo bench lock clean
+.PHONY: setup lint format typecheck imports test test-fast bench-smoke demo serve bench lock clean
 
 ## setup: build .venv from nothing (idempotent; a no-op when pyproject/requirements are unchanged)
 setup: $(STAMP)
@@ -54,6 +54,10 @@ bench-smoke: setup
 DEMO_CLIP := src/ovmer/clues/demo/demo_clip.mp4
 demo: setup
 	OVMER_OFFLINE=1 $(BIN)/ovmer describe $(DEMO_CLIP) --engine clues
+
+## serve: the HTTP API and web page on http://127.0.0.1:8000/ with the offline clue engine (docs/serve.md)
+serve: setup
+	$(BIN)/ovmer serve
 
 ## bench: speed figures (benchmarks/)
 bench: setup

@@ -1,9 +1,9 @@
 """The benchmark-smoke job: the scripts under benchmarks/ run end to end, as a user runs them.
 
-Covered: inference.py, lexicon_extractor.py, scoring.py, train.py, baselines.py (tiny configs) (about
-1.5 min on 2 cores). Not
-covered: prepare.py and face_detectors.py (about 30 s and 40 s more; face_detectors has no option to
-shorten it) and the GPU scripts (gpu_check.sh, gpu_wheels.sh).
+Covered: inference.py, lexicon_extractor.py, scoring.py, train.py, baselines.py, extractor.py,
+classifier.py (tiny configs) and serve_load.py (a few seconds per level) (about 2.5 min on 2 cores). Not
+covered: prepare.py, face_detectors.py, ray_overhead.py and speaker_threshold.py (30–40 s each;
+face_detectors has no option to shorten it) and the GPU scripts (gpu_check.sh, gpu_wheels.sh).
 
 These tests are marked ``benchmark_smoke`` and bounded in time; ``make bench-smoke`` runs them, and
 ``make test`` runs them after the unit suite (which deselects them with ``-m "not benchmark_smoke"``).
