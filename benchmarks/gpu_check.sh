@@ -21,6 +21,9 @@
 #      About 3 minutes: STEPS=extractor bash benchmarks/gpu_check.sh
 #   6. (issue 17) AffectGPT's LLM stage, batched transformers loop and vLLM from prompt embeddings in the
 #      same run (needs vLLM on the machine): STEPS=inference-vllm bash benchmarks/gpu_check.sh
+#   7. (issue 17) a whole 12,799-clip `ovmer bench` pass at full size with random weights (AffectGPT frame
+#      model, batch 64, 32 new tokens; the random Qwen2.5-7B-shaped extractor): wall time per stage. About
+#      8-10 minutes, so alone: STEPS=unibench-pass bash benchmarks/gpu_check.sh (ASSETS=<emotion_wheel dir>)
 #
 # Run from the repository root on a CUDA machine whose python3 has torch, accelerate and peft:
 #     bash benchmarks/gpu_check.sh            # logs and JSON in benchmarks/results/gpu/
@@ -43,7 +46,7 @@ fi
     python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__)"
 } 2>&1 | tee "$OUT/gpu.txt"
 
-STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines extractor inference-vllm"}
+STEPS=${STEPS:-"inference train-b3 train-b8 train-b3-compiled fsdp fsdp-resume baselines extractor inference-vllm unibench-pass"}
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | awk '{print tolower($2)}')
 RUN_DIR=${RUN_DIR:-benchmarks/gpu-runs/$(date +%F)-${gpu:-gpu}}
 step() {  # step NAME SECONDS COMMAND...: run with a time limit, log to $OUT/NAME.log
@@ -87,3 +90,8 @@ step extractor 300 python3 benchmarks/extractor.py --full-size --device cuda --p
 step inference-vllm 400 python3 benchmarks/inference.py --full-size --device cuda --dtype fp16 \
     --max-batch 128 --new-tokens 32 --repeats 2 --generation both
 [[ " $STEPS " == *" inference-vllm "* ]] && mkdir -p "$RUN_DIR" && cp "$OUT/inference-vllm.log" "$RUN_DIR/" 2>/dev/null
+[[ " $STEPS " == *" unibench-pass "* ]] && mkdir -p "$RUN_DIR"
+step unibench-pass 590 python3 benchmarks/unibench_pass.py --clips 12799 --extractor random-hf \
+    --model "affectgpt:random:affectgpt-frame?device=cuda&dtype=fp16&batch_size=64&max_new_tokens=32" \
+    --assets "${ASSETS:-../shared/reference/emotion_wheel}" --json "$RUN_DIR/unibench_pass.json"
+[[ " $STEPS " == *" unibench-pass "* ]] && cp "$OUT/unibench-pass.log" "$RUN_DIR/" 2>/dev/null

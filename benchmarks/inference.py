@@ -34,15 +34,13 @@ import numpy as np
 import torch
 
 from _common import SUBTITLE, UNIBENCH_CLIPS, best_of
-from ovmer.inference.engine import AffectGPTEngine
+from ovmer.inference.engine import AffectGPTEngine, random_engine
 from ovmer.inference.vllm_generation import VLLMEmbedsEngine, VLLMGenerationOptions, export_llm, use_vllm
 from ovmer.media.inputs import ModelInputs
-from ovmer.models.configuration_affectgpt import AffectGPTConfig
 from ovmer.models.generation import DecodingSettings, StopRule
 from ovmer.models.loading import DTYPES, LoadedModel, load_model
 from ovmer.models.modeling_affectgpt import AffectGPTModel
 from ovmer.models.processing_affectgpt import AffectGPTProcessor
-from ovmer.models.random_weights import random_weight_model
 from ovmer.models.tiny import tiny_config, tiny_tokenizer
 
 
@@ -59,13 +57,8 @@ def full_size_engine(
     visual: str, device: str, dtype: torch.dtype, llm_layers: int | None = None
 ) -> AffectGPTEngine:
     """Released architecture with random weights, built directly on the device (fp16/bf16 LLM)."""
-    config = AffectGPTConfig.from_pretrained(f"affectgpt-{visual}")
-    model, tokenizer = random_weight_model(config, device, dtype, llm_layers=llm_layers)
-    model.eval()
-    model.merge_lora()
-    model.autocast_dtype = dtype if torch.device(device).type == "cuda" else None
-    name = f"full-size-random (tokenizer: {tokenizer.name_or_path or 'tiny, trained on the fly'})"
-    return AffectGPTEngine(LoadedModel(model, AffectGPTProcessor(tokenizer, config), name))
+    name = next(k for k, v in DTYPES.items() if v == dtype)
+    return random_engine(f"affectgpt-{visual}", device, name, llm_layers=llm_layers)
 
 
 def synthetic_inputs(n: int, visual: str) -> list[ModelInputs]:

@@ -81,6 +81,9 @@ def test_bench_end_to_end_resume_and_rescore(tree: Path, tmp_path: Path, wheel_d
     mosi = results["datasets"]["cmumosi"]
     assert set(mosi["scores"]) == {"paper", "clean"}
     assert mosi["inferred_now"] == 2
+    for run in (mer, mosi):  # wall time by stage; inference of real clips with the clue engine takes time
+        assert set(run["seconds"]) == {"inference", "extraction", "scoring"}
+        assert run["seconds"]["inference"] > 0 and min(run["seconds"].values()) >= 0
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert [s["name"] for s in samples] == ["m_happy", "m_lost", "s_pos", "s_ref"]
     happy = samples[0]
@@ -103,6 +106,9 @@ def test_bench_end_to_end_resume_and_rescore(tree: Path, tmp_path: Path, wheel_d
     again = json.loads((out / "results.json").read_text())
     assert again["datasets"]["cmumosi"]["inferred_now"] == 0
     assert again["datasets"]["cmumosi"]["scores"] == mosi["scores"]
+    assert (
+        again["datasets"]["cmumosi"]["seconds"]["inference"] < mosi["seconds"]["inference"]
+    )  # nothing to answer
     assert (out / "cmumosi" / "answers.jsonl").read_text() == answers_before
 
 

@@ -25,6 +25,9 @@ class DatasetRun:
     extraction_failures: dict[str, str] = field(default_factory=dict)
     scores: dict[str, DatasetScore] = field(default_factory=dict)  # protocol → score
     errors: dict[str, str] = field(default_factory=dict)  # protocol → why it was not scored
+    #: Wall seconds by stage of this run: ``inference`` (answering what was not done yet, media decoding
+    #: overlapped), ``extraction`` (steps A/B), ``scoring`` (files, both protocols).
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +40,7 @@ class DatasetRun:
             "extraction_failures": self.extraction_failures,
             "scores": {p: s.to_json() for p, s in self.scores.items()},
             "errors": self.errors,
+            "seconds": self.seconds,
         }
 
 

@@ -23,6 +23,7 @@ protocols differ in how they treat missing predictions (paper: fatal, as upstrea
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -142,6 +143,7 @@ def bench_dataset(
 
     ``batch_answerer``: the model answers elsewhere (``--ray``, :mod:`ovmer.cluster`), same files."""
     run = DatasetRun(dataset, samples=len(samples))
+    started = time.perf_counter()
     answered = run_answers(
         model,
         samples,
@@ -154,7 +156,11 @@ def bench_dataset(
     answers = {name: record.text or "" for name, record in answered.records.items()}
     run.answered, run.inferred_now, run.failures = len(answers), answered.answered, answered.failures
     write_json_atomic(folder / "failures.json", run.failures)
+    run.seconds["inference"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
     predictions = extract(extractor, dataset, answers, run)
+    run.seconds["extraction"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
     write_records(folder / "predictions.jsonl", predictions.records.values())
     if predictions.records:
         write_official(predictions, folder / "official" / f"{model_spec.replace(':', '_')}.npz")
@@ -166,6 +172,7 @@ def bench_dataset(
             )
         except OvmerError as exc:
             run.errors[protocol.value] = str(exc)
+    run.seconds["scoring"] = round(time.perf_counter() - started, 3)
     lines = [
         json.dumps(sample_line(dataset, s, run, answers, predictions), ensure_ascii=False) for s in samples
     ]

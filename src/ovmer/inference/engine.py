@@ -110,4 +110,38 @@ def load_engine(
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype == "auto":
         dtype = "fp16" if device.startswith("cuda") else "fp32"
+    if model.startswith(RANDOM_PREFIX):
+        return random_engine(model.removeprefix(RANDOM_PREFIX), device, dtype, fidelity)
     return AffectGPTEngine(load_model(model, config=config, device=device, dtype=dtype, fidelity=fidelity))
+
+
+#: ``random:<config name or folder>``: the architecture with random weights, for timing runs only.
+RANDOM_PREFIX = "random:"
+
+
+def random_engine(
+    config: str,
+    device: str,
+    dtype: str,
+    fidelity: str | Fidelity | None = None,
+    llm_layers: int | None = None,
+) -> AffectGPTEngine:
+    """An engine on ``config``'s architecture (``affectgpt-face``, a config folder) with random weights
+    built on ``device`` (:mod:`ovmer.models.random_weights`): full-size speed and memory runs, e.g.
+    ``ovmer bench --model affectgpt:random:affectgpt-frame?device=cuda`` (benchmarks/unibench_pass.py).
+    Its answers mean nothing; its identity says ``random:``. ``llm_layers`` keeps the first N decoder
+    layers (a full-width smoke run of the path on a CPU)."""
+    from ovmer.models.configuration_affectgpt import AffectGPTConfig
+    from ovmer.models.fidelity import get_fidelity
+    from ovmer.models.loading import DTYPES
+    from ovmer.models.processing_affectgpt import AffectGPTProcessor
+    from ovmer.models.random_weights import random_weight_model
+
+    torch_dtype = DTYPES[dtype]
+    settings = AffectGPTConfig.from_pretrained(config)
+    model, tokenizer = random_weight_model(settings, device, torch_dtype, llm_layers=llm_layers)
+    model.eval()
+    model.merge_lora()
+    model.autocast_dtype = torch_dtype if torch.device(device).type == "cuda" else None
+    processor = AffectGPTProcessor(tokenizer, settings)
+    return AffectGPTEngine(LoadedModel(model, processor, f"{RANDOM_PREFIX}{config}", get_fidelity(fidelity)))
