@@ -27,6 +27,7 @@ from typing import Any
 
 from ovmer.classifier.votes import SENTIMENT_CLASSES
 from ovmer.data.benchmarks import BenchmarkDataset, Family, get_benchmark
+from ovmer.data.groundtruth import discrete_label
 from ovmer.data.registry import CSV_PREFIX, dataset_folder
 from ovmer.errors import DatasetError, InputFormatError
 from ovmer.safe_pickle import load_npz_key, npz_keys
@@ -132,19 +133,11 @@ def _split_rows(bench: BenchmarkDataset, path: Path, splits: Sequence[str] | Non
 
 
 def _emotion(bench: BenchmarkDataset, path: Path, name: str, row: Any) -> str:
-    emo = row.get("emo") if isinstance(row, dict) else None
-    if isinstance(emo, str) and emo.strip():
-        return emo.strip().lower()
-    try:
-        index = int(emo)  # type: ignore[arg-type]
-        if index != emo or not 0 <= index < len(bench.label_names):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise InputFormatError(
-            f"{path}: sample {name!r} has emotion {emo!r}; expected a word or an index into "
-            f"{list(bench.label_names)}"
-        ) from None
-    return bench.label_names[index]
+    """The row's emotion as the scorer reads it (:func:`ovmer.data.groundtruth.discrete_label`), in lower case."""
+    label = discrete_label(bench, path, name, row).strip().lower()
+    if not label:
+        raise InputFormatError(f"{path}: sample {name!r} has an empty emotion")
+    return label
 
 
 def _valence(path: Path, name: str, row: Any) -> float | None:

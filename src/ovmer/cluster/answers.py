@@ -30,7 +30,7 @@ from rich.progress import Progress
 
 from ovmer.cluster.connect import AUTO, quiet_ray_data, ray_connection, remote_result
 from ovmer.cluster.recipe import ModelRecipe
-from ovmer.cluster.transport import as_failure, outcomes_from_json, outcomes_to_json, pack, unpack
+from ovmer.cluster.transport import as_failure, in_order, outcomes_from_json, outcomes_to_json, pack, unpack
 from ovmer.data.registry import Sample
 from ovmer.errors import ClusterError
 from ovmer.inference.runner import SAMPLE_ERRORS, RunSummary, answer_loaded, run_answers
@@ -148,17 +148,9 @@ class RayAnswerModel:
             num_gpus=self.num_gpus,
             fn_constructor_kwargs={"recipe": self.recipe},
         )
-        waiting: dict[int, list[AnswerRecord | Exception]] = {}
-        following = 0
-        for row in dataset.iter_rows():
-            index = int(row["batch"])
-            if index >= following:  # a batch run twice (a retried block) is taken once
-                waiting.setdefault(index, outcomes_from_json(row["outcomes"]))
-            while following in waiting:
-                yield waiting.pop(following)
-                following += 1
-        if following != len(batches):
-            raise ClusterError(f"the cluster returned {following} of {len(batches)} batches")
+        yield from in_order(
+            dataset.iter_rows(), "batch", lambda row: outcomes_from_json(row["outcomes"]), len(batches)
+        )
 
 
 def run_answers_on_ray(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ovmer.cluster.connect import quiet_ray_data, remote_result
-from ovmer.cluster.transport import pack, unpack
+from ovmer.cluster.transport import in_order, pack, unpack
 from ovmer.errors import ClusterError, SampleFailedError
 from ovmer.llm.extractor import LabelExtractor, Outcome, ProgressCallback
 from ovmer.llm.run import build_extractor
@@ -157,15 +157,7 @@ class RayExtractor:
             num_gpus=per_actor,
             fn_constructor_kwargs={"recipe": self.recipe},
         )
-        waiting: dict[int, list[Outcome]] = {}
-        following = 0
-        for row in dataset.iter_rows():
-            index = int(row["chunk"])
-            if index >= following:  # a chunk run twice (a retried block) is taken once
-                waiting.setdefault(index, unpack(row["outcomes"]))
-            while following in waiting:
-                yield waiting.pop(following)
-                following += 1
+        yield from in_order(dataset.iter_rows(), "chunk", lambda row: unpack(row["outcomes"]), len(rows))
 
 
 def extractor_for_cluster(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import pickle
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
-from ovmer.errors import SampleFailedError
+from ovmer.errors import ClusterError, SampleFailedError
 from ovmer.inference.runner import describe_failure
 from ovmer.results.jsonl import record_from_json
 from ovmer.results.record import AnswerRecord
@@ -49,3 +50,25 @@ def outcomes_from_json(text: str) -> list[AnswerRecord | Exception]:
         SampleFailedError(item["error"]) if "error" in item else record_from_json(item["record"], "ray")
         for item in json.loads(text)
     ]
+
+
+T = TypeVar("T")
+
+
+def in_order(
+    rows: Iterable[dict[str, Any]], key: str, value: Callable[[dict[str, Any]], T], expected: int
+) -> Iterator[T]:
+    """The values of Ray Data's result ``rows`` in the order of their ``key`` index (0, 1, …), each as
+    soon as every earlier one has come: blocks finish in any order, and a block run twice (a retried
+    task) is taken once. Raises :class:`ClusterError` when fewer than ``expected`` indices came back."""
+    waiting: dict[int, T] = {}
+    following = 0
+    for row in rows:
+        index = int(row[key])
+        if index >= following and index not in waiting:
+            waiting[index] = value(row)
+        while following in waiting:
+            yield waiting.pop(following)
+            following += 1
+    if following != expected:
+        raise ClusterError(f"the cluster returned {following} of {expected} {key} results")

@@ -64,7 +64,7 @@ def read_ground_truth(dataset_id: str | BenchmarkDataset, path: Path, split: str
     if dataset.name_filter == "session5" and split == "test":
         corpus = {name: row for name, row in corpus.items() if len(name) > 4 and name[4] == "5"}
     if dataset.family is Family.DISCRETE:
-        return {name: _discrete_label(dataset, path, name, row) for name, row in corpus.items()}
+        return {name: discrete_label(dataset, path, name, row) for name, row in corpus.items()}
     return {name: _valence(path, name, row) for name, row in corpus.items()}
 
 
@@ -74,7 +74,8 @@ def _row_field(path: Path, name: str, row: Any, field: str) -> Any:
     return row[field]
 
 
-def _discrete_label(dataset: BenchmarkDataset, path: Path, name: str, row: Any) -> str:
+def discrete_label(dataset: BenchmarkDataset, path: Path, name: str, row: Any) -> str:
+    """A label file row's ``emo``: the word itself, or the dataset's label name at an integer index."""
     emo = _row_field(path, name, row, "emo")
     if isinstance(emo, str):
         return emo
